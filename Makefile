@@ -1,0 +1,29 @@
+# Two commands from a fresh clone: `make demo` (main job) and `make test`. Each creates .venv itself.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+.PHONY: install demo test test-all bench clean
+install: $(STAMP)
+
+demo: $(STAMP)  ## the main job: t_c vs n for (n,3)-parity, results + figures in results/demo
+	$(BIN)/groklab run parity-scaling --store results/demo
+
+test: $(STAMP)  ## the default suite (well under 15 minutes on 2 cores)
+	$(BIN)/python -m pytest -m "not slow" -q
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)  ## benchmarks/ (installs the optional CPU torch 2.13.0 for the baseline)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[torch]'
+	$(BIN)/python benchmarks/run.py --output BENCHMARKS.md
+
+clean:
+	rm -rf $(VENV) results

@@ -1,0 +1,1 @@
+from groklab.models import mlp  # noqa: F401  (registers the models)

@@ -1,0 +1,49 @@
+"""Optimizers as optax transformations, built from an OptimizerSpec."""
+from __future__ import annotations
+
+import optax
+
+from groklab import registry
+from groklab.specs import OptimizerSpec
+
+
+def _sgd(spec: OptimizerSpec) -> optax.GradientTransformation:
+    sgd = optax.sgd(spec.lr, momentum=spec.momentum or None)
+    if spec.weight_decay == 0:
+        return sgd
+    if spec.weight_decay_mode == "l2":  # theta <- theta - eta (grad + lambda theta)
+        return optax.chain(optax.add_decayed_weights(spec.weight_decay), sgd)
+    # Barak et al. eq. 1: theta <- (1 - lambda) theta - eta grad. The decay is added after the
+    # learning rate is applied, so it is not scaled by eta.
+    return optax.chain(sgd, optax.add_decayed_weights(-spec.weight_decay))
+
+
+def _adam(spec: OptimizerSpec) -> optax.GradientTransformation:
+    adam = optax.adam(spec.lr, b1=spec.b1, b2=spec.b2, eps=spec.eps)
+    if spec.weight_decay and spec.weight_decay_mode == "l2":
+        return optax.chain(optax.add_decayed_weights(spec.weight_decay), adam)
+    if spec.weight_decay:
+        raise ValueError("unreachable: decoupled decay with adam is rejected by build_optimizer")
+    return adam
+
+
+def _adamw(spec: OptimizerSpec) -> optax.GradientTransformation:
+    # optax's AdamW decay is decoupled and scaled by the learning rate (Loshchilov & Hutter).
+    return optax.adamw(spec.lr, b1=spec.b1, b2=spec.b2, eps=spec.eps, weight_decay=spec.weight_decay)
+
+
+_BUILDERS = {"sgd": _sgd, "adam": _adam, "adamw": _adamw}
+
+
+def build_optimizer(spec: OptimizerSpec) -> optax.GradientTransformation:
+    from groklab.errors import GroklabInputError
+
+    if spec.name == "adam" and spec.weight_decay and spec.weight_decay_mode == "decoupled":
+        raise GroklabInputError("optimizer.weight_decay: decoupled decay with Adam is AdamW; use name='adamw'")
+    return _BUILDERS[spec.name](spec)
+
+
+for _name, _desc in [("sgd", "SGD, optional momentum; weight decay decoupled (eq. 1) or L2-in-gradient"),
+                     ("adam", "Adam (optax); weight decay only as L2-in-gradient"),
+                     ("adamw", "AdamW (optax), decoupled weight decay")]:
+    registry.optimizers.register(_name, version="1", spec_class=OptimizerSpec, description=_desc)(build_optimizer)

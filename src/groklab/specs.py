@@ -1,0 +1,136 @@
+"""Frozen, validated specs: hyper-parameters only, never learned state.
+
+A `TrialConfig` is everything that defines a trial except its seed and trial index. Its hash keys
+results in the store; two configs with equal hashes train identically.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from groklab.errors import GroklabInputError
+
+
+class Spec(BaseModel):
+    """Base for all component specs: frozen, unknown fields rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str
+
+
+class LossSpec(Spec):
+    name: Literal["hinge", "square", "logistic", "correlation", "cross-entropy"] = "hinge"
+
+
+class OptimizerSpec(Spec):
+    name: Literal["sgd", "adam", "adamw"] = "sgd"
+    lr: float = Field(0.1, gt=0, description="learning rate eta")
+    weight_decay: float = Field(0.0, ge=0, description="lambda; see weight_decay_mode")
+    # 'decoupled': theta <- (1 - lambda) theta - eta grad   (Barak et al. eq. 1; AdamW's convention)
+    # 'l2':        theta <- theta - eta (grad + lambda theta) (PyTorch SGD weight_decay)
+    weight_decay_mode: Literal["decoupled", "l2"] = "decoupled"
+    momentum: float = Field(0.0, ge=0, lt=1)
+    b1: float = Field(0.9, ge=0, lt=1)
+    b2: float = Field(0.999, ge=0, lt=1)
+    eps: float = Field(1e-8, gt=0)
+
+
+class TrainSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    batch_size: int | None = Field(32, gt=0, description="None = full batch (finite tasks only)")
+    max_steps: int = Field(20_000, gt=0, description="step budget per trial")
+    eval_every: int = Field(100, gt=0, description="steps between evaluations (the t_c resolution)")
+    target_accuracy: float = Field(1.0, gt=0, le=1, description="converged at the first eval with val accuracy >= this")
+    stop_on_convergence: bool = True
+
+    @model_validator(mode="after")
+    def _budget_multiple_of_eval(self) -> "TrainSpec":
+        if self.max_steps % self.eval_every:
+            raise ValueError(f"max_steps ({self.max_steps}) must be a multiple of eval_every ({self.eval_every})")
+        return self
+
+
+class TrialConfig(BaseModel):
+    """One point of a sweep grid. Task and model specs are the registered classes' instances."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    task: Any
+    model: Any
+    loss: LossSpec = LossSpec()
+    optimizer: OptimizerSpec = OptimizerSpec()
+    train: TrainSpec = TrainSpec()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task.model_dump(),
+            "model": self.model.model_dump(),
+            "loss": self.loss.model_dump(),
+            "optimizer": self.optimizer.model_dump(),
+            "train": self.train.model_dump(),
+        }
+
+    def config_hash(self) -> str:
+        blob = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def flat(self) -> dict[str, Any]:
+        """Columns for the trials table: task_n, model_width, optimizer_lr, ..."""
+        out: dict[str, Any] = {}
+        for section, values in self.as_dict().items():
+            for key, value in values.items():
+                out[f"{section}_{key}"] = value
+        return out
+
+
+def _first_error_line(err: ValidationError, section: str) -> str:
+    first = err.errors()[0]
+    field = ".".join(str(p) for p in (section, *first["loc"]))
+    msg = first["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    extra = f" (got {first['input']!r})" if first["type"] not in ("missing",) and not isinstance(first.get("input"), dict) else ""
+    return f"{field}: {msg}{extra}"
+
+
+def build_spec(section: str, spec_class: type, values: dict[str, Any]):
+    """Validate `values` into `spec_class`, turning pydantic errors into one line naming the field."""
+    try:
+        return spec_class(**values)
+    except ValidationError as err:
+        raise GroklabInputError(_first_error_line(err, section)) from None
+
+
+def make_config(task: dict, model: dict, loss: dict | None = None, optimizer: dict | None = None,
+                train: dict | None = None) -> TrialConfig:
+    """Build and cross-validate a TrialConfig from plain dicts (as read from a sweep file or CLI)."""
+    from groklab import registry
+    from groklab.components import ensure_registered
+
+    ensure_registered()
+    task_entry = registry.tasks.get(task.get("name", ""))
+    model_entry = registry.models.get(model.get("name", ""))
+    task_spec = build_spec("task", task_entry.spec_class, task)
+    model_spec = build_spec("model", model_entry.spec_class, model)
+    loss_spec = build_spec("loss", LossSpec, loss or {"name": task_entry.spec_class.default_loss})
+    opt_spec = build_spec("optimizer", OptimizerSpec, optimizer or {})
+    train_spec = build_spec("train", TrainSpec, train or {})
+    config = TrialConfig(task=task_spec, model=model_spec, loss=loss_spec, optimizer=opt_spec, train=train_spec)
+    check_compatible(config)
+    return config
+
+
+def check_compatible(config: TrialConfig) -> None:
+    """Cross-field checks that no single spec can make on its own."""
+    from groklab import registry
+
+    task = registry.tasks.get(config.task.name).build(config.task)
+    classification = task.num_classes > 1
+    if classification and config.loss.name != "cross-entropy":
+        raise GroklabInputError(f"loss.name: {config.task.name} is {task.num_classes}-way classification; use 'cross-entropy'")
+    if not classification and config.loss.name == "cross-entropy":
+        raise GroklabInputError(f"loss.name: {config.task.name} has +-1 labels; use hinge, square, logistic or correlation")
+    if config.train.batch_size is None and task.train_size is None:
+        raise GroklabInputError(f"train.batch_size: full batch needs a finite training set; {config.task.name} is online")
