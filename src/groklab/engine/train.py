@@ -119,9 +119,9 @@ def train_chunk(config: TrialConfig, seed: int, trial_indices, on_block: BlockCa
     n_trials = len(indices)
     if n_trials == 0 or len(np.unique(indices)) != n_trials or indices.min() < 0:
         raise ValueError("trial_indices must be distinct non-negative integers, at least one")
-    # Pad to a bucket of whole lanes with copies of the first trial; padding slots start inactive
-    # and are never recorded.
-    n_slots = _bucket(n_trials, compiled.lanes)
+    # Pad to whole lanes with copies of the first trials; padding slots start inactive and are
+    # never recorded.
+    n_slots = -(-n_trials // compiled.lanes) * compiled.lanes
     slot_trial = np.resize(np.arange(n_trials), n_slots)  # which trial (0..n_trials-1) each slot holds
     slot_active = np.arange(n_slots) < n_trials
     keys = trial_keys(seed, indices[slot_trial])

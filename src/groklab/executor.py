@@ -1,0 +1,107 @@
+"""Executors run chunk jobs and commit each finished chunk to the store.
+
+`LocalExecutor` (the default) runs one single-threaded worker process per core, each pinned to its
+own core (design.md's CPU rule); with workers=0 it runs in the calling process. A trial's result
+does not depend on which worker or chunk ran it (see engine.train).
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from groklab.plan import ChunkJob
+from groklab.store import Store
+
+# progress(trials_finished, trial_steps) is called as work happens, from the calling process.
+Progress = Callable[[int, int], None]
+
+
+def available_cores() -> list[int]:
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+@dataclass
+class _Worker:
+    store_root: str
+    progress_queue: object | None
+
+    def __call__(self, job: ChunkJob) -> int:
+        from groklab.engine import train_chunk
+
+        def on_block(finished: int, trial_steps: int) -> None:
+            if self.progress_queue is not None:
+                self.progress_queue.put((finished, trial_steps))
+
+        result = train_chunk(job.config, job.seed, job.trial_indices, on_block=on_block)
+        Store(self.store_root).write_chunk(result, job.experiment)
+        return len(job.trial_indices)
+
+
+
+def _init_worker(cores) -> None:
+    """Pin this worker to the next free core and configure XLA before JAX is imported."""
+    from groklab.runtime import configure_process
+
+    core = cores.get()
+    configure_process(core)
+
+
+class LocalExecutor:
+    def __init__(self, workers: int | None = None):
+        cores = available_cores()
+        self.workers = len(cores) if workers is None else workers
+        self.cores = cores
+
+    def run(self, jobs: list[ChunkJob], store: Store, progress: Progress | None = None) -> None:
+        if not jobs:
+            return
+        if self.workers == 0:
+            self._run_inline(jobs, store, progress)
+        else:
+            self._run_pool(jobs, store, progress)
+
+    def _run_inline(self, jobs, store, progress) -> None:
+        from groklab.engine import train_chunk
+
+        for job in jobs:
+            on_block = (lambda f, s: progress(f, s)) if progress else None
+            result = train_chunk(job.config, job.seed, job.trial_indices, on_block=on_block)
+            store.write_chunk(result, job.experiment)
+
+    def _run_pool(self, jobs, store, progress) -> None:
+        ctx = mp.get_context("spawn")  # fresh interpreters: XLA flags must be set before JAX loads
+        manager = ctx.Manager()
+        progress_queue = manager.Queue()
+        cores = manager.Queue()
+        workers = min(self.workers, len(jobs))
+        for i in range(workers):
+            cores.put(self.cores[i % len(self.cores)])
+        worker = _Worker(str(store.root), progress_queue)
+        try:
+            with ctx.Pool(workers, initializer=_init_worker, initargs=(cores,)) as pool:
+                pending = pool.map_async(worker, jobs, chunksize=1)
+                while True:
+                    self._drain(progress_queue, progress)
+                    if pending.ready():
+                        break
+                    time.sleep(0.1)
+                pending.get()  # re-raises a worker's exception
+                self._drain(progress_queue, progress)
+        finally:
+            manager.shutdown()
+
+    @staticmethod
+    def _drain(progress_queue, progress) -> None:
+        while True:
+            try:
+                finished, steps = progress_queue.get_nowait()
+            except queue.Empty:
+                return
+            if progress:
+                progress(finished, steps)

@@ -1,0 +1,93 @@
+"""Plans: grid points x trials -> chunks of equal shape, minus what the store already holds.
+
+Chunks are formed from the trials still missing, so a re-run of a finished plan does no work and a
+killed one resumes with every trial exactly once, whatever chunk size either run used.
+"""
+from __future__ import annotations
+
+import itertools
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from groklab.errors import GroklabInputError
+from groklab.specs import TrialConfig, make_config
+
+SECTIONS = ("task", "model", "loss", "optimizer", "train")
+TOP_LEVEL = {"name", "seed", "trials", "chunk_size", *SECTIONS}
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    experiment: str
+    config: TrialConfig
+    seed: int
+    trial_indices: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    experiment: str
+    configs: tuple[TrialConfig, ...]
+    seed: int
+    trials: int  # per config: trial indices 0..trials-1
+
+    def jobs(self, store, chunk_size: int) -> list[ChunkJob]:
+        jobs = []
+        for config in self.configs:
+            done = store.done_trials(config.config_hash(), self.seed)
+            missing = [i for i in range(self.trials) if i not in done]
+            for start in range(0, len(missing), chunk_size):
+                jobs.append(ChunkJob(self.experiment, config, self.seed, tuple(missing[start:start + chunk_size])))
+        return jobs
+
+
+def expand_grid(sections: dict[str, dict[str, Any]]) -> list[dict[str, dict[str, Any]]]:
+    """Every list-valued field is a grid axis; the result is the Cartesian product of all axes."""
+    axes = [(section, key, values) for section, fields in sections.items()
+            for key, values in fields.items() if isinstance(values, list)]
+    for section, key, values in axes:
+        if not values:
+            raise GroklabInputError(f"{section}.{key}: empty list (a grid axis needs at least one value)")
+    points = []
+    for combo in itertools.product(*(values for _, _, values in axes)):
+        point = {section: dict(fields) for section, fields in sections.items()}
+        for (section, key, _), value in zip(axes, combo):
+            point[section][key] = value
+        points.append(point)
+    return points
+
+
+def _positive_int(value: Any, field: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise GroklabInputError(f"{field}: must be a positive integer (got {value!r})")
+    return value
+
+
+def load_sweep(path: str | Path) -> tuple[Plan, int | None]:
+    """Parse and fully validate a sweep file; returns (plan, chunk_size or None)."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise GroklabInputError(f"sweep file: {path} not found") from None
+    except tomllib.TOMLDecodeError as err:
+        raise GroklabInputError(f"sweep file: {path} is not valid TOML ({err})") from None
+    unknown = sorted(set(raw) - TOP_LEVEL)
+    if unknown:
+        raise GroklabInputError(f"sweep file: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(TOP_LEVEL))})")
+    for section in SECTIONS:
+        if section in raw and not isinstance(raw[section], dict):
+            raise GroklabInputError(f"{section}: must be a table ([{section}])")
+    if "task" not in raw or "model" not in raw:
+        raise GroklabInputError(f"sweep file: needs a [task] and a [model] table")
+    seed = raw.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise GroklabInputError(f"seed: must be a non-negative integer (got {seed!r})")
+    trials = _positive_int(raw.get("trials", 1), "trials")
+    chunk_size = _positive_int(raw["chunk_size"], "chunk_size") if "chunk_size" in raw else None
+    sections = {s: raw[s] for s in SECTIONS if s in raw}
+    configs = tuple(make_config(**point) for point in expand_grid(sections))
+    name = raw.get("name", path.stem)
+    return Plan(experiment=str(name), configs=configs, seed=seed, trials=trials), chunk_size

@@ -1,0 +1,54 @@
+"""Run a plan into a store with a live progress bar (trials done, trial-steps/s, ETA)."""
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from groklab.executor import LocalExecutor
+from groklab.plan import Plan
+from groklab.store import Store
+
+MAX_CHUNK_SIZE = 64  # trials per chunk on CPU (design.md: 16-256); a multiple of the 16 lanes
+LANES = 16
+
+
+def default_chunk_size(missing_trials: int, workers: int) -> int:
+    """Up to 64 trials, but small enough that every worker gets about four chunks (load balance:
+    slow configs would otherwise leave the other workers idle at the end)."""
+    per_chunk = -(-missing_trials // max(1, 4 * workers))
+    return max(LANES, min(MAX_CHUNK_SIZE, -(-per_chunk // LANES) * LANES))
+
+
+def execute_plan(plan: Plan, store: Store, workers: int | None = None, chunk_size: int | None = None,
+                 quiet: bool = False) -> dict:
+    """Run every trial of `plan` missing from `store`; returns work statistics."""
+    store.check_writable()
+    store.recover()
+    executor = LocalExecutor(workers)
+    if chunk_size is None:
+        missing = sum(len(job.trial_indices) for job in plan.jobs(store, MAX_CHUNK_SIZE))
+        chunk_size = default_chunk_size(missing, max(1, executor.workers))
+    jobs = plan.jobs(store, chunk_size)
+    total_trials = sum(len(job.trial_indices) for job in jobs)
+    stats = {"trials_run": total_trials, "trials_skipped": plan.trials * len(plan.configs) - total_trials,
+             "trial_steps": 0, "wall_seconds": 0.0}
+    if not jobs:
+        return stats
+    console = Console(stderr=True, quiet=quiet)
+    started = time.perf_counter()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("trials  {task.fields[rate]:>9} trial-steps/s"), TimeElapsedColumn(),
+                  TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=quiet) as bar:
+        task = bar.add_task(plan.experiment, total=total_trials, rate="-")
+
+        def progress(finished: int, trial_steps: int) -> None:
+            stats["trial_steps"] += trial_steps
+            rate = stats["trial_steps"] / max(time.perf_counter() - started, 1e-9)
+            bar.update(task, advance=finished, rate=f"{rate:,.0f}")
+
+        executor.run(jobs, store, progress)
+        bar.update(task, completed=total_trials)
+    stats["wall_seconds"] = time.perf_counter() - started
+    return stats
