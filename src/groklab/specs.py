@@ -85,12 +85,16 @@ class TrialConfig(BaseModel):
         return out
 
 
-def _first_error_line(err: ValidationError, section: str) -> str:
+def _first_error_line(err: ValidationError, section: str, spec_class: type) -> str:
     first = err.errors()[0]
-    field = ".".join(str(p) for p in (section, *first["loc"]))
     msg = first["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
+    loc = first["loc"]
+    if not loc and msg.split(" ")[0] in spec_class.model_fields:
+        # Cross-field checks (model validators) start their message with the field they blame.
+        loc = (msg.split(" ")[0],)
+    field = ".".join(str(p) for p in (section, *loc))
     extra = f" (got {first['input']!r})" if first["type"] not in ("missing",) and not isinstance(first.get("input"), dict) else ""
     return f"{field}: {msg}{extra}"
 
@@ -100,7 +104,7 @@ def build_spec(section: str, spec_class: type, values: dict[str, Any]):
     try:
         return spec_class(**values)
     except ValidationError as err:
-        raise GroklabInputError(_first_error_line(err, section)) from None
+        raise GroklabInputError(_first_error_line(err, section, spec_class)) from None
 
 
 def make_config(task: dict, model: dict, loss: dict | None = None, optimizer: dict | None = None,
