@@ -24,9 +24,13 @@ def parity_config(width: int, n: int = 50, k: int = 3, batch: int = 32, lr: floa
 
 
 class _Trainer:
-    """A chunk of E trials ready to run `train_block` back to back."""
+    """A chunk of E trials ready to run `train_block` back to back.
 
-    def __init__(self, width: int, chunk: int, seed: int = 0):
+    Works with both engine layouts: a compiled function per whole chunk (`init_chunk`; the chunk
+    is vmapped in lanes inside one call) or per group of `lanes` trials (`init_group`; the chunk is
+    E / lanes groups, one asynchronous call each per block, as `train_chunk` dispatches them)."""
+
+    def __init__(self, width: int, chunk: int, seed: int = 0, lanes: int | None = None):
         import jax.numpy as jnp
         import numpy as np
 
@@ -34,22 +38,42 @@ class _Trainer:
         from groklab.engine.train import compiled_trial
 
         self.config = parity_config(width)
-        self.compiled = compiled_trial(self.config)
-        if chunk % self.compiled.lanes:
-            raise ValueError(f"chunk size {chunk} is not a multiple of the lanes ({self.compiled.lanes})")
+        self.compiled = compiled_trial(self.config, lanes)
+        self.lanes = self.compiled.lanes
+        if chunk % self.lanes:
+            raise ValueError(f"chunk size {chunk} is not a multiple of the lanes ({self.lanes})")
         self.chunk = chunk
         self.steps_per_block = self.config.train.eval_every
-        keys = trial_keys(seed, np.arange(chunk))
-        self.params, self.opt, self.state = self.compiled.init_chunk(keys["init"], keys["task"])
-        self.data_keys = keys["data"]
-        self.active = jnp.ones(chunk, bool)
+        self.per_group = hasattr(self.compiled, "init_group")
         self.first_step = 0
+        if self.per_group:
+            self.groups = []
+            for start in range(0, chunk, self.lanes):
+                keys = trial_keys(seed, np.arange(start, start + self.lanes))
+                params, opt, state = self.compiled.init_group(keys["init"], keys["task"])
+                self.groups.append([params, opt, state, keys["data"], jnp.ones(self.lanes, bool)])
+        else:
+            keys = trial_keys(seed, np.arange(chunk))
+            params, opt, state = self.compiled.init_chunk(keys["init"], keys["task"])
+            self.groups = [[params, opt, state, keys["data"], jnp.ones(chunk, bool)]]
 
     def block(self):
-        self.params, self.opt, loss = self.compiled.train_block(
-            self.params, self.opt, self.state, self.data_keys, self.active, self.first_step)
+        losses = []
+        for group in self.groups:
+            params, opt, state, data_keys, active = group
+            if self.per_group:
+                group[0], group[1], loss = self.compiled.train_block(params, opt, state, data_keys,
+                                                                     self.first_step, active)
+            else:
+                group[0], group[1], loss = self.compiled.train_block(params, opt, state, data_keys, active,
+                                                                     self.first_step)
+            losses.append(loss)
         self.first_step += self.steps_per_block
-        return loss
+        return losses
+
+    @property
+    def params(self):
+        return [group[0] for group in self.groups]
 
     def run_blocks(self, blocks: int) -> float:
         """Run `blocks` blocks and wait for them; return the seconds taken."""
@@ -66,33 +90,48 @@ class _Trainer:
         """Compile (or load from the compile cache) and run one block; return the seconds taken."""
         return self.run_blocks(1)
 
-    def blocks_for(self, seconds: float) -> int:
-        """How many blocks take about `seconds` (measured on one block after warm-up)."""
-        one = self.run_blocks(1)
-        return max(1, round(seconds / max(one, 1e-6)))
+    def lowered_block(self):
+        """The compiled `train_block` of one call, for its HLO."""
+        params, opt, state, data_keys, active = self.groups[0]
+        args = (params, opt, state, data_keys, self.first_step, active) if self.per_group else \
+            (params, opt, state, data_keys, active, self.first_step)
+        return self.compiled.train_block.lower(*args).compile()
 
 
-def training_throughput(width: int, chunk: int, seconds: float = 2.0, repeats: int = 3, seed: int = 0) -> dict:
-    """Trial-steps/s of `train_block` alone for one chunk size: the median of `repeats` windows."""
-    trainer = _Trainer(width, chunk, seed)
-    compile_seconds = trainer.warm_up()
-    blocks = trainer.blocks_for(seconds / repeats)
-    rates = []
-    for _ in range(repeats):
+def training_throughput(width: int, chunk: int, seconds: float = 3.0, min_windows: int = 3, seed: int = 0,
+                        lanes: int | None = None) -> dict:
+    """Trial-steps/s of `train_block` alone for one chunk size.
+
+    After the compiling warm-up block, timed windows of whole blocks (about a quarter of `seconds`
+    each, at least one block) run until `seconds` have been timed and at least `min_windows`
+    windows done. Reports the best window and the median one."""
+    trainer = _Trainer(width, chunk, seed, lanes)
+    warmup_seconds = trainer.warm_up()
+    steps_per_block = chunk * trainer.steps_per_block
+    one = trainer.run_blocks(1)  # calibration, and the first window
+    rates, spent = [steps_per_block / one], one
+    blocks = max(1, round(seconds / 4 / one))
+    while spent < seconds or len(rates) < min_windows:
         elapsed = trainer.run_blocks(blocks)
-        rates.append(chunk * blocks * trainer.steps_per_block / elapsed)
-    rates.sort()
-    return {"width": width, "chunk": chunk, "trial_steps_per_second": rates[len(rates) // 2], "all": rates,
-            "blocks_per_window": blocks, "warmup_seconds": compile_seconds}
+        rates.append(blocks * steps_per_block / elapsed)
+        spent += elapsed
+    return {"width": width, "chunk": chunk, "lanes": trainer.lanes, "best": max(rates), "median": _median(rates), "windows": rates,
+            "blocks_per_window": blocks, "timed_seconds": spent, "warmup_seconds": warmup_seconds}
 
 
-def scaling_worker(width: int, chunk: int, seconds: float, barrier, seed: int = 0) -> dict:
-    """One of the simultaneous workers of the scaling test: warm up, wait for the others, then run
-    blocks for about `seconds` and report this worker's trial-steps/s."""
+def _median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def scaling_worker(width: int, chunk: int, seconds: float, barrier=None, seed: int = 0) -> dict:
+    """One worker of the scaling test: warm up and calibrate, wait at `barrier` for the others (so
+    all time the same stretch of wall-clock), run blocks for about `seconds`, report trial-steps/s."""
     trainer = _Trainer(width, chunk, seed)
     trainer.warm_up()
-    blocks = trainer.blocks_for(seconds / 4)  # calibrate on a short window
-    blocks = max(1, blocks * 4)
+    one = trainer.run_blocks(1)
+    blocks = max(1, round(seconds / one))
     if barrier is not None:
         barrier.wait()
     started_at = time.time()
@@ -120,3 +159,62 @@ def end_to_end(width: int = 100, trials: int = 64, seed: int = 0) -> dict:
             "converged": int(converged.sum()), "max_steps": config.train.max_steps,
             "median_convergence_step": float(np.median(result.convergence_step[converged])) if converged.any()
             else None, "warmup_seconds": compile_seconds}
+
+
+def _hlo_ops(hlo_text: str) -> dict[str, str]:
+    """instruction name -> 'opcode type (jax op)' from compiled HLO text, to label profile events."""
+    import re
+
+    ops = {}
+    pattern = re.compile(r"^\s*(?:ROOT )?%?([\w.\-]+) = ([\w\[\],{}:]+) ([\w-]+)\(")
+    for line in hlo_text.splitlines():
+        match = pattern.match(line)
+        if not match:
+            continue
+        name, shape, opcode = match.groups()
+        if opcode == "fusion":
+            opcode = "ynn-fusion" if "__ynn_fusion" in line else "fusion"
+        op_name = re.search(r'op_name="([^"]*)"', line)
+        source = ""
+        if op_name:
+            parts = [p for p in op_name.group(1).split("/") if p not in ("while", "body", "closed_call", "vmap()")]
+            source = "/".join(parts[-2:])
+        ops[name] = f"{opcode} {shape.split('{')[0]} ({source})" if source else f"{opcode} {shape.split('{')[0]}"
+    return ops
+
+
+def op_profile(width: int, chunk: int = 16, blocks: int = 1, top: int = 10, seed: int = 0) -> dict:
+    """Where `train_block`'s time goes: XLA:CPU per-op times from a `jax.profiler` trace of `blocks`
+    blocks (after warm-up). Profiling adds a fixed cost per op, so the shares, not the absolute
+    times, are the result; tiny ops (the PRNG's inner loops) look larger than they are."""
+    import collections
+    import glob
+    import gzip
+    import json
+    import tempfile
+
+    import jax
+
+    trainer = _Trainer(width, chunk, seed)
+    trainer.warm_up()
+    unprofiled = trainer.run_blocks(blocks)
+    hlo = trainer.lowered_block().as_text()
+    labels = _hlo_ops(hlo)
+    with tempfile.TemporaryDirectory() as log_dir:
+        with jax.profiler.trace(log_dir, create_perfetto_trace=True):
+            trainer.run_blocks(blocks)
+        (trace_file,) = glob.glob(f"{log_dir}/**/*perfetto_trace.json.gz", recursive=True)
+        with gzip.open(trace_file) as f:
+            trace = json.load(f)
+    events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    per_op: collections.Counter = collections.Counter()
+    for event in events:
+        # `while` events contain their body's ops (the PRNG's round loops), so they are skipped.
+        if event.get("ph") == "X" and event.get("name") in labels and not labels[event["name"]].startswith("while"):
+            per_op[event["name"]] += event.get("dur", 0.0)
+    total = sum(per_op.values())
+    trial_steps = chunk * blocks * trainer.steps_per_block
+    rows = [{"op": name, "what": labels[name], "share": us / total, "us_per_trial_step": us / trial_steps}
+            for name, us in per_op.most_common(top)]
+    return {"width": width, "chunk": chunk, "rows": rows, "profiled_us_per_trial_step": total / trial_steps,
+            "unprofiled_us_per_trial_step": unprofiled * 1e6 / trial_steps}

@@ -34,13 +34,16 @@ class Plan:
     trials: int  # per config: trial indices 0..trials-1
 
     def jobs(self, store, chunk_size: int) -> list[ChunkJob]:
-        jobs = []
+        """Chunks of the trials missing from `store`, interleaved across configs so that parallel
+        workers start on different configs (each compiles its own; later chunks hit the cache)."""
+        per_config = []
         for config in self.configs:
             done = store.done_trials(config.config_hash(), self.seed)
             missing = [i for i in range(self.trials) if i not in done]
-            for start in range(0, len(missing), chunk_size):
-                jobs.append(ChunkJob(self.experiment, config, self.seed, tuple(missing[start:start + chunk_size])))
-        return jobs
+            per_config.append([ChunkJob(self.experiment, config, self.seed, tuple(missing[start:start + chunk_size]))
+                               for start in range(0, len(missing), chunk_size)])
+        interleaved = itertools.zip_longest(*reversed(per_config))  # last configs (often the slowest) first
+        return [job for round_ in interleaved for job in round_ if job is not None]
 
 
 def expand_grid(sections: dict[str, dict[str, Any]]) -> list[dict[str, dict[str, Any]]]:

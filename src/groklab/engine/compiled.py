@@ -1,4 +1,4 @@
-"""The compiled pieces of the engine, written for one trial and vmapped over the chunk.
+"""The compiled pieces of the engine, written for one trial and vmapped over a group of lanes.
 
 `train_block` runs K optimizer steps in one `lax.scan` with data drawn on the device inside the
 scan; `evaluate` measures held-out and training metrics. Neither syncs with the host.
@@ -24,7 +24,7 @@ class CompiledTrial:
     optimizer: optax.GradientTransformation
     batch_size: int | None
     steps_per_block: int
-    lanes: int  # trials computed side by side in one vmapped group; chunk arrays are multiples of it
+    lanes: int  # trials computed side by side in one vmapped group (the only compiled batch size)
     _eval_fns: dict = field(default_factory=dict, repr=False)
 
     def init(self, init_key, task_key):
@@ -66,36 +66,20 @@ class CompiledTrial:
                 metrics["train_set_loss"] = self.loss(out_train, train[1])
         return metrics
 
-    def _in_lanes(self, one_trial, n_per_trial_args: int):
-        """vmap `one_trial` over `lanes` trials and lax.map that over groups of lanes.
-
-        XLA's arithmetic for a vmapped trial can depend on the vmapped size (kernel choice,
-        reduction order). Computing every trial in a group of exactly `lanes` makes its result
-        bit-identical whatever the chunk size, so the engine only ever passes multiples of it.
-        """
-        lanes = self.lanes
-
-        def run(*args):
-            per_trial, shared = args[:n_per_trial_args], args[n_per_trial_args:]
-            per_lane = jax.vmap(one_trial, in_axes=(0,) * n_per_trial_args + (None,) * len(shared))
-            size = jax.tree.leaves(per_trial)[0].shape[0]
-            group = lambda a: a.reshape(size // lanes, lanes, *a.shape[1:])  # noqa: E731
-            out = jax.lax.map(lambda xs: per_lane(*xs, *shared), jax.tree.map(group, per_trial))
-            return jax.tree.map(lambda a: a.reshape(size, *a.shape[2:]), out)
-
-        return run
-
+    # Each compiled function takes exactly one group of `lanes` trials. XLA's arithmetic for a
+    # vmapped trial can depend on the vmapped size (kernel choice, reduction order), so a fixed
+    # group size makes a trial's result bit-identical whatever its chunk, and compiles each
+    # function once per config instead of once per chunk size.
     @cached_property
-    def init_chunk(self):
-        return jax.jit(self._in_lanes(self.init, 2))
+    def init_group(self):
+        return jax.jit(jax.vmap(self.init))
 
     @cached_property
     def train_block(self):
-        one = lambda p, o, s, k, active, first_step: self._one_trial_block(p, o, s, k, first_step, active)  # noqa: E731
-        return jax.jit(self._in_lanes(one, 5), donate_argnums=(0, 1))
+        return jax.jit(jax.vmap(self._one_trial_block, in_axes=(0, 0, 0, 0, None, 0)), donate_argnums=(0, 1))
 
     def evaluate(self, part: int):
         if part not in self._eval_fns:
             one = lambda p, s, k, step: self._one_trial_eval(p, s, k, step, part)  # noqa: E731
-            self._eval_fns[part] = jax.jit(self._in_lanes(one, 3))
+            self._eval_fns[part] = jax.jit(jax.vmap(one, in_axes=(0, 0, 0, None)))
         return self._eval_fns[part]

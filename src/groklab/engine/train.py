@@ -1,16 +1,17 @@
 """Host side of the engine: train one chunk of trials of one config, evaluating between blocks.
 
-Between compiled blocks the host reads the evaluation metrics, marks trials converged (first eval
-with val accuracy >= target), diverged (non-finite parameters) or out of budget, and compacts the
-arrays when at least half the slots are finished, so solved trials stop costing compute. Every
-trial runs the same per-trial computation wherever it sits, so its result does not depend on its
-chunk-mates.
+A chunk is held as groups of exactly `lanes` trials (the one batch size that is compiled). Between
+compiled blocks the host reads the evaluation metrics, marks trials converged (first eval with
+validation accuracy >= target), diverged (non-finite parameters) or out of budget, and repacks the
+live trials into fewer groups as others finish, so solved trials stop costing compute. Every trial
+runs the same per-trial computation wherever it sits, so its result does not depend on its
+chunk-mates, the chunk size or the worker.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -69,44 +70,61 @@ class ChunkResult:
         return int(self.steps_run.sum())
 
 
-def _bucket(n: int, lanes: int) -> int:
-    """Smallest lanes * 4^j >= n: array sizes are kept to these few so few shapes are compiled."""
-    size = lanes
-    while size < n:
-        size *= 4
-    return size
+@dataclass
+class Group:
+    """`lanes` trial slots computed together. Slots whose trial has finished (or padding) are
+    inactive: their parameters stay frozen and nothing about them is recorded."""
+
+    state: dict[str, Any]  # params, opt_state, task_state, data_keys, eval_keys: leading axis = lanes
+    trial: np.ndarray  # which trial of the chunk (0..n-1) each slot holds
+    active: np.ndarray  # bool per slot
 
 
-def _take(tree, index: np.ndarray):
-    """Gather rows of every leaf on the host (no compiled gather per shape; cheap on CPU, rare on GPU)."""
-    return jax.tree.map(lambda a: jnp.asarray(np.asarray(a)[index]), tree)
+def _regroup(groups: list[Group], slots: list[tuple[int, int]], active: np.ndarray, lanes: int) -> list[Group]:
+    """New groups holding the given (group, slot) pairs in order, padded to whole lanes by
+    repeating the last one (inactive). Gathers on the host: no compiled gather per shape."""
+    pad = (-len(slots)) % lanes
+    slots = slots + [slots[-1]] * pad
+    active = np.concatenate([active, np.zeros(pad, dtype=bool)])
+    host = [jax.tree.map(np.asarray, g.state) for g in groups]
+    out = []
+    for start in range(0, len(slots), lanes):
+        chosen = slots[start:start + lanes]
+        state = jax.tree.map(lambda *leaves: jnp.asarray(np.stack([leaves[g][s] for g, s in chosen])), *host)
+        trial = np.array([groups[g].trial[s] for g, s in chosen])
+        out.append(Group(state, trial, active[start:start + lanes].copy()))
+    return out
 
 
-def _evaluate(compiled: CompiledTrial, params, task_state, eval_keys, step: int, slot_active: np.ndarray,
-              target_accuracy: float) -> dict[str, np.ndarray]:
-    """Held-out metrics per slot. With a two-part held-out batch and a target of 1, part 1 is scored
-    only for slots perfect on part 0: a slot with any error there cannot reach 100%."""
+def _evaluate(compiled: CompiledTrial, groups: list[Group], step: int, target_accuracy: float) -> list[dict]:
+    """Held-out metrics per group and slot. With a two-part held-out batch and a target of 1, part 1
+    is scored only for slots perfect on part 0: a slot with any error there cannot reach 100%."""
     parts = compiled.task.eval_parts
-    metrics = jax.tree.map(np.array, compiled.evaluate(0)(params, task_state, eval_keys, step))  # writable copies
-    correct = metrics.pop("val_correct").astype(np.float64)
-    loss_sum = metrics.pop("val_loss_sum").astype(np.float64)
-    samples = np.full(len(correct), parts[0], dtype=np.int64)
+    results = []
+    for g in groups:
+        s = g.state
+        metrics = jax.tree.map(np.array, compiled.evaluate(0)(s["params"], s["task_state"], s["eval_keys"], step))
+        metrics["val_correct"] = metrics["val_correct"].astype(np.float64)
+        metrics["val_loss_sum"] = metrics["val_loss_sum"].astype(np.float64)
+        metrics["val_samples"] = np.full(compiled.lanes, parts[0], dtype=np.int64)
+        results.append(metrics)
     if len(parts) == 2:
-        if target_accuracy >= 1.0:
-            chosen = np.flatnonzero(slot_active & (np.rint(correct) == parts[0]) & metrics["finite"])
-        else:
-            chosen = np.arange(len(correct))
-        if len(chosen):
-            padded = np.resize(chosen, _bucket(len(chosen), compiled.lanes))
-            rest = jax.tree.map(np.asarray, compiled.evaluate(1)(_take(params, padded), _take(task_state, padded),
-                                                                  _take(eval_keys, padded), step))
-            correct[chosen] += rest["val_correct"][: len(chosen)]
-            loss_sum[chosen] += rest["val_loss_sum"][: len(chosen)]
-            samples[chosen] += parts[1]
-    metrics["val_accuracy"] = np.rint(correct) / samples
-    metrics["val_loss"] = loss_sum / samples
-    metrics["val_samples"] = samples
-    return metrics
+        chosen = [(gi, si) for gi, (g, m) in enumerate(zip(groups, results)) for si in range(compiled.lanes)
+                  if g.active[si] and (target_accuracy < 1.0 or
+                                       (np.rint(m["val_correct"][si]) == parts[0] and m["finite"][si]))]
+        if chosen:
+            for sub in _regroup(groups, chosen, np.ones(len(chosen), bool), compiled.lanes):
+                s = sub.state
+                rest = jax.tree.map(np.asarray, compiled.evaluate(1)(s["params"], s["task_state"], s["eval_keys"], step))
+                for lane in range(int(sub.active.sum())):
+                    gi, si = chosen.pop(0)
+                    results[gi]["val_correct"][si] += rest["val_correct"][lane]
+                    results[gi]["val_loss_sum"][si] += rest["val_loss_sum"][lane]
+                    results[gi]["val_samples"][si] += parts[1]
+    for m in results:
+        m["val_accuracy"] = np.rint(m.pop("val_correct")) / m["val_samples"]
+        m["val_loss"] = m.pop("val_loss_sum") / m["val_samples"]
+    return results
 
 
 def train_chunk(config: TrialConfig, seed: int, trial_indices, on_block: BlockCallback | None = None,
@@ -114,19 +132,20 @@ def train_chunk(config: TrialConfig, seed: int, trial_indices, on_block: BlockCa
     """Train the trials `trial_indices` of `config` under `seed`; see the module docstring."""
     started = time.perf_counter()
     compiled = compiled_trial(config, lanes)
-    train = config.train
-    indices = np.asarray(trial_indices, dtype=np.int64)
+    lanes, train = compiled.lanes, config.train
+    indices = np.asarray(list(trial_indices), dtype=np.int64)
     n_trials = len(indices)
     if n_trials == 0 or len(np.unique(indices)) != n_trials or indices.min() < 0:
         raise ValueError("trial_indices must be distinct non-negative integers, at least one")
-    # Pad to whole lanes with copies of the first trials; padding slots start inactive and are
-    # never recorded.
-    n_slots = -(-n_trials // compiled.lanes) * compiled.lanes
-    slot_trial = np.resize(np.arange(n_trials), n_slots)  # which trial (0..n_trials-1) each slot holds
-    slot_active = np.arange(n_slots) < n_trials
-    keys = trial_keys(seed, indices[slot_trial])
-    params, opt_state, task_state = compiled.init_chunk(keys["init"], keys["task"])
-    data_keys, eval_keys = keys["data"], keys["eval"]
+
+    groups = []
+    for start in range(0, n_trials, lanes):
+        trial = np.resize(np.arange(start, min(start + lanes, n_trials)), lanes)  # pad by repeating
+        keys = trial_keys(seed, indices[trial])
+        params, opt_state, task_state = compiled.init_group(keys["init"], keys["task"])
+        state = {"params": params, "opt_state": opt_state, "task_state": task_state,
+                 "data_keys": keys["data"], "eval_keys": keys["eval"]}
+        groups.append(Group(state, trial, np.arange(lanes) < min(lanes, n_trials - start)))
 
     status = np.full(n_trials, BUDGET, dtype=object)
     convergence_step = np.full(n_trials, -1, dtype=np.int64)
@@ -134,10 +153,10 @@ def train_chunk(config: TrialConfig, seed: int, trial_indices, on_block: BlockCa
     final: dict[str, np.ndarray] = {}
     curve_rows: list[dict[str, np.ndarray]] = []
 
-    def record(step: int, metrics: dict, train_loss: np.ndarray) -> int:
-        """Store one evaluation for the active slots; return how many trials finished."""
-        slots = np.flatnonzero(slot_active)
-        trials = slot_trial[slots]
+    def record(step: int, group: Group, metrics: dict, train_loss: np.ndarray) -> int:
+        """Store one evaluation for the group's active slots; return how many trials finished."""
+        slots = np.flatnonzero(group.active)
+        trials = group.trial[slots]
         row = {"trial_index": indices[trials], "step": np.full(len(slots), step, dtype=np.int64),
                "train_loss": train_loss[slots]}
         row.update({name: value[slots] for name, value in metrics.items() if name != "finite"})
@@ -156,33 +175,33 @@ def train_chunk(config: TrialConfig, seed: int, trial_indices, on_block: BlockCa
             else:
                 continue
             if status[trial] == DIVERGED or train.stop_on_convergence:
-                slot_active[slot] = False
+                group.active[slot] = False
                 finished += 1
         return finished
 
-    def evaluate(step: int) -> dict[str, np.ndarray]:
-        return _evaluate(compiled, params, task_state, eval_keys, step, slot_active, train.target_accuracy)
-
-    record(0, evaluate(0), np.full(n_slots, np.nan, np.float32))
+    no_loss = np.full(lanes, np.nan, np.float32)
+    for group, metrics in zip(groups, _evaluate(compiled, groups, 0, train.target_accuracy)):
+        record(0, group, metrics, no_loss)
     for block in range(train.max_steps // train.eval_every):
-        if not slot_active.any():
+        groups = [g for g in groups if g.active.any()]
+        if not groups:
             break
         first_step = block * train.eval_every
-        active_before = int(slot_active.sum())
-        params, opt_state, train_loss = compiled.train_block(
-            params, opt_state, task_state, data_keys, jnp.asarray(slot_active), first_step)
+        active_before = sum(int(g.active.sum()) for g in groups)
+        losses = []
+        for g in groups:  # dispatched asynchronously; the device works through them in order
+            s = g.state
+            s["params"], s["opt_state"], loss = compiled.train_block(
+                s["params"], s["opt_state"], s["task_state"], s["data_keys"], first_step, jnp.asarray(g.active))
+            losses.append(loss)
         step = first_step + train.eval_every
-        finished = record(step, evaluate(step), np.asarray(train_loss))
+        finished = sum(record(step, g, m, np.asarray(loss)) for g, m, loss in
+                       zip(groups, _evaluate(compiled, groups, step, train.target_accuracy), losses))
         if on_block is not None:
             on_block(finished, active_before * train.eval_every)
-        live = np.flatnonzero(slot_active)
-        size = _bucket(len(live), compiled.lanes) if len(live) else 0
-        if 0 < size < len(slot_active):
-            # Keep the live slots, padded with finished (frozen) slots to a bucket size.
-            keep = np.concatenate([live, np.flatnonzero(~slot_active)[: size - len(live)]])
-            params, opt_state, task_state = _take(params, keep), _take(opt_state, keep), _take(task_state, keep)
-            data_keys, eval_keys = _take(data_keys, keep), _take(eval_keys, keep)
-            slot_trial, slot_active = slot_trial[keep], slot_active[keep]
+        live = [(gi, si) for gi, g in enumerate(groups) for si in np.flatnonzero(g.active)]
+        if live and -(-len(live) // lanes) < len(groups):  # the live trials fit in fewer groups
+            groups = _regroup(groups, live, np.ones(len(live), bool), lanes)
 
     curves = {name: np.concatenate([row[name] for row in curve_rows]) for name in curve_rows[0]}
     return ChunkResult(config=config, seed=seed, trial_indices=indices, status=status.astype(str),

@@ -1,0 +1,448 @@
+"""groklab vs a one-trial PyTorch loop vs the single-core float32 matmul roofline, in one run.
+
+    python benchmarks/run.py --output BENCHMARKS.md          # the full suite (about 4-6 minutes)
+    python benchmarks/run.py --quick                         # a shorter smoke run (about 2 minutes)
+
+Setting: (n, k) = (50, 3) online sparse parity, batch 32, SGD lr 0.1, hinge loss, 2-layer ReLU MLP
+with biases, widths 100 and 1000. Every measurement runs in a fresh process started with the
+'spawn' method and pinned to one core (XLA single-threaded through
+`groklab.runtime.configure_process`, torch and OpenBLAS with one thread), so no library's thread
+pool competes with another's. Throughputs are the best timed window of each measurement (the same
+statistic for PyTorch, groklab and the roofline); medians are printed alongside.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import json
+import multiprocessing as mp
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import groklab_throughput  # noqa: E402  (imports no JAX at module level)
+import roofline  # noqa: E402
+import torch_baseline  # noqa: E402
+
+N, K, BATCH, LR, SEED = 50, 3, 32, 0.1, 0
+WIDTHS = (100, 1000)
+CHUNKS = (16, 64, 256)
+TARGET_RATIO_W100 = 25.0  # groklab trial-steps/s over PyTorch steps/s, width 100
+TARGET_ROOFLINE_W1000 = 0.60  # achieved GFLOP/s over the roofline, width 1000
+TARGET_SCALING = 1.8  # total throughput of 2 workers over 1
+CHILD_TIMEOUT_S = 900
+
+
+# ----------------------------------------------------------------------------------------------
+# Running one measurement in a fresh pinned process
+
+
+def _child(conn, core: int, use_jax: bool, fn, args, kwargs) -> None:
+    try:
+        os.environ["OMP_NUM_THREADS"] = "1"
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        os.environ["MKL_NUM_THREADS"] = "1"
+        if use_jax:
+            from groklab.runtime import configure_process
+
+            configure_process(core=core)  # before JAX is imported: single-threaded XLA, pinned
+        elif hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {core})
+        conn.send(("ok", fn(*args, **kwargs)))
+    except BaseException:  # noqa: BLE001  (reported to the parent)
+        conn.send(("error", traceback.format_exc()))
+    finally:
+        conn.close()
+
+
+def run_pinned(calls: list[tuple]) -> list:
+    """Run each (fn, core, use_jax, args, kwargs) in its own spawned process, all at once; return
+    their results in order. A failed child raises RuntimeError with its traceback."""
+    ctx = mp.get_context("spawn")
+    running = []
+    for fn, core, use_jax, args, kwargs in calls:
+        receive, send = ctx.Pipe(duplex=False)
+        process = ctx.Process(target=_child, args=(send, core, use_jax, fn, args, kwargs), daemon=True)
+        process.start()
+        send.close()
+        running.append((process, receive))
+    results = []
+    for process, receive in running:
+        if not receive.poll(CHILD_TIMEOUT_S):
+            process.terminate()
+            raise RuntimeError(f"measurement {calls[len(results)][0].__name__} timed out")
+        try:
+            status, value = receive.recv()
+        except EOFError:
+            status, value = "error", f"child exited with code {process.exitcode} before reporting"
+        process.join()
+        if status != "ok":
+            raise RuntimeError(f"measurement failed in its subprocess:\n{value}")
+        results.append(value)
+    return results
+
+
+def run_one(fn, *args, core: int = 0, use_jax: bool = True, **kwargs):
+    return run_pinned([(fn, core, use_jax, args, kwargs)])[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# Machine facts and background load
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cache_sizes() -> str:
+    sizes = []
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            level, kind = (index / "level").read_text().strip(), (index / "type").read_text().strip()
+            size = (index / "size").read_text().strip()
+        except OSError:
+            continue
+        if kind != "Instruction":
+            sizes.append(f"L{level} {size}")
+    return ", ".join(sizes)
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for package in ("groklab", "jax", "jaxlib", "torch", "numpy"):
+        try:
+            out[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            out[package] = "not installed"
+    return out
+
+
+class LoadMeter:
+    """CPU time the rest of the machine used while we measured: /proc/stat busy time minus the CPU
+    time of this process and its (joined) children. Only informative: it is read, not controlled."""
+
+    def __init__(self):
+        self.start = self._snapshot()
+
+    @staticmethod
+    def _snapshot():
+        try:
+            fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+        tick = os.sysconf("SC_CLK_TCK")
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        steal = fields[7] if len(fields) > 7 else 0
+        busy = sum(fields[:8]) - idle - steal
+        t = os.times()
+        mine = t.user + t.system + t.children_user + t.children_system
+        return {"busy": busy / tick, "steal": steal / tick, "mine": mine, "wall": time.perf_counter()}
+
+    def others(self) -> dict | None:
+        end = self._snapshot()
+        if self.start is None or end is None:
+            return None
+        wall = end["wall"] - self.start["wall"]
+        cores = os.cpu_count() or 1
+        other = max(0.0, (end["busy"] - self.start["busy"]) - (end["mine"] - self.start["mine"]))
+        return {"other_cores": other / wall, "steal_cores": (end["steal"] - self.start["steal"]) / wall,
+                "cores": cores, "wall": wall}
+
+
+def load_note(load: dict | None) -> str:
+    if not load:
+        return "n/a"
+    return f"{load['other_cores']:.2f} of {load['cores']} cores"
+
+
+# ----------------------------------------------------------------------------------------------
+# The suite
+
+
+def measure(quick: bool, log=print) -> dict:
+    seconds = 1.5 if quick else 3.0
+    chunks = (16, 64) if quick else CHUNKS
+    torch_steps = 500 if quick else 2000
+    results: dict = {"quick": quick, "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+                     "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "caches": cache_sizes(),
+                                 "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None},
+                     "versions": versions(), "widths": {}}
+    whole = LoadMeter()
+    started = time.perf_counter()
+
+    log("roofline: float32 matmul, one core ...")
+    meter = LoadMeter()
+    results["roofline"] = run_one(roofline.matmul_gflops, min_seconds=0.5 if quick else 1.0)
+    results["roofline"]["load"] = meter.others()
+    log(f"  {results['roofline']['gflops']:.1f} GFLOP/s ({results['roofline']['backend']}, "
+        f"{results['roofline']['size']}^3)")
+
+    for width in WIDTHS:
+        entry: dict = {"flops_per_trial_step": roofline.flops_per_trial_step(N, width, BATCH)}
+        log(f"width {width}: PyTorch one-trial loop ...")
+        meter = LoadMeter()
+        entry["torch"] = run_one(torch_baseline.torch_benchmark, N, K, width, BATCH, LR, torch_steps, SEED,
+                                 use_jax=False)
+        entry["torch"]["load"] = meter.others()
+        log(f"  {entry['torch']['best']:.0f} steps/s (median {entry['torch']['median']:.0f})")
+        entry["groklab"] = {}
+        for chunk in chunks:
+            log(f"width {width}: groklab train_block, chunk {chunk} ...")
+            meter = LoadMeter()
+            measured = run_one(groklab_throughput.training_throughput, width, chunk, seconds=seconds)
+            measured["load"] = meter.others()
+            entry["groklab"][chunk] = measured
+            log(f"  {measured['best']:.0f} trial-steps/s (median {measured['median']:.0f})")
+        best_chunk = max(entry["groklab"], key=lambda c: entry["groklab"][c]["best"])
+        best = entry["groklab"][best_chunk]["best"]
+        entry["best_chunk"] = best_chunk
+        entry["ratio"] = best / entry["torch"]["best"]
+        entry["gflops"] = best * entry["flops_per_trial_step"] / 1e9
+        entry["roofline_fraction"] = entry["gflops"] / results["roofline"]["gflops"]
+        results["widths"][width] = entry
+
+    # Worker scaling: the width-100 setting at its best chunk size, 1 worker then 2 at once.
+    width = 100
+    chunk = results["widths"][width]["best_chunk"]
+    log(f"worker scaling: width {width}, chunk {chunk}, 1 worker then 2 ...")
+    scale_seconds = 2.0 if quick else 4.0
+    meter = LoadMeter()
+    one = run_one(groklab_throughput.scaling_worker, width, chunk, scale_seconds, core=0)
+    load_one = meter.others()
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    meter = LoadMeter()
+    two = run_pinned([(groklab_throughput.scaling_worker, core, True, (width, chunk, scale_seconds, barrier), {})
+                      for core in (0, 1)])
+    load_two = meter.others()
+    overlap = min(w["finished_at"] for w in two) - max(w["started_at"] for w in two)
+    total_two = sum(w["trial_steps_per_second"] for w in two)
+    results["scaling"] = {"width": width, "chunk": chunk, "one": one, "two": two, "load_one": load_one,
+                          "load_two": load_two, "overlap_seconds": overlap,
+                          "ratio": total_two / one["trial_steps_per_second"], "total_two": total_two}
+    log(f"  1 worker {one['trial_steps_per_second']:.0f}, 2 workers {total_two:.0f} trial-steps/s "
+        f"(x{results['scaling']['ratio']:.2f})")
+
+    trials = 16 if quick else 64
+    log(f"end-to-end train_chunk: {trials} trials, width 100, evaluation every 100 steps ...")
+    meter = LoadMeter()
+    results["end_to_end"] = run_one(groklab_throughput.end_to_end, 100, trials, SEED)
+    results["end_to_end"]["load"] = meter.others()
+    e2e = results["end_to_end"]
+    log(f"  {e2e['wall_seconds']:.1f} s, {e2e['trial_steps_per_second']:.0f} trial-steps/s, "
+        f"{e2e['converged']}/{e2e['trials']} converged")
+
+    log("per-op profile of train_block, width 1000 ...")
+    try:
+        results["profile"] = run_one(groklab_throughput.op_profile, 1000, 16)
+    except RuntimeError as error:  # the profiler is a diagnostic; its failure must not sink the run
+        results["profile"] = {"error": str(error).splitlines()[-1]}
+
+    results["seconds"] = time.perf_counter() - started
+    results["load"] = whole.others()
+    results["machine"]["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    results["targets"] = targets(results)
+    return results
+
+
+def targets(results: dict) -> list[dict]:
+    w100, w1000 = results["widths"][100], results["widths"][1000]
+    rows = [
+        {"target": f"width 100: groklab / PyTorch >= {TARGET_RATIO_W100:.0f}x",
+         "measured": f"{w100['ratio']:.1f}x", "pass": w100["ratio"] >= TARGET_RATIO_W100},
+        {"target": f"width 1000: >= {TARGET_ROOFLINE_W1000:.0%} of the matmul roofline",
+         "measured": f"{w1000['roofline_fraction']:.0%} ({w1000['gflops']:.1f} of "
+                     f"{results['roofline']['gflops']:.1f} GFLOP/s)",
+         "pass": w1000["roofline_fraction"] >= TARGET_ROOFLINE_W1000},
+        {"target": f"2 workers >= {TARGET_SCALING}x one worker", "measured": f"{results['scaling']['ratio']:.2f}x",
+         "pass": results["scaling"]["ratio"] >= TARGET_SCALING},
+    ]
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Report
+
+
+def _n(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def report(results: dict) -> str:
+    machine, v = results["machine"], results["versions"]
+    roof = results["roofline"]
+    lines = []
+    add = lines.append
+    add("# Benchmarks")
+    add("")
+    add("groklab (many trials at once: JAX, `vmap` over trials, `lax.scan` over steps) against a faithful "
+        "one-trial PyTorch loop and the machine's single-core float32 matmul roofline, measured side by "
+        "side in one run of `benchmarks/run.py`" + (" (`--quick`)" if results["quick"] else "") + ".")
+    add("")
+    add(f"- Run: {results['started']}, {results['seconds'] / 60:.1f} minutes.")
+    add(f"- Machine: {machine['cpu']}, {machine['cores']} cores ({machine['caches']}); every measurement "
+        "in its own spawned process pinned to one core, single-threaded.")
+    add(f"- Versions: groklab {v['groklab']}, jax {v['jax']} (jaxlib {v['jaxlib']}), torch {v['torch']}, "
+        f"numpy {v['numpy']}, Python {v['python']}.")
+    load = results.get("load")
+    if load:
+        start_la, end_la = machine.get("load_average_at_start"), machine.get("load_average_at_end")
+        la = f" Load average {start_la[0]:.2f} at the start, {end_la[0]:.2f} at the end." if start_la and end_la else ""
+        add(f"- Background load: other processes used on average {load['other_cores']:.2f} of "
+            f"{load['cores']} cores during the run (steal {load['steal_cores']:.2f}).{la} Each timed number is "
+            "the best of several windows, the best guard against that noise; medians are in the detail tables.")
+    add("- Setting: (n, k) = (50, 3) online sparse parity, batch B = 32, SGD lr 0.1, hinge loss, "
+        "2-layer ReLU MLP n -> r -> 1 with biases.")
+    add("")
+    add("## Results")
+    add("")
+    add("| width r | PyTorch steps/s (1 trial) | groklab trial-steps/s (best chunk) | groklab / PyTorch "
+        "| FLOP / trial-step | achieved GFLOP/s | roofline GFLOP/s | % of roofline |")
+    add("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for width, e in results["widths"].items():
+        add(f"| {width} | {_n(e['torch']['best'])} | {_n(e['groklab'][e['best_chunk']]['best'])} (E={e['best_chunk']}) "
+            f"| {e['ratio']:.1f}x | {e['flops_per_trial_step'] / 1e6:.2f} M | {e['gflops']:.1f} "
+            f"| {roof['gflops']:.1f} | {e['roofline_fraction']:.0%} |")
+    add("")
+    add("### Targets")
+    add("")
+    add("| target | measured | result |")
+    add("|---|---|---|")
+    for row in results["targets"]:
+        add(f"| {row['target']} | {row['measured']} | {'PASS' if row['pass'] else 'FAIL'} |")
+    add("")
+    add("### groklab training throughput by chunk size")
+    add("")
+    add("Trial-steps/s of `train_block` alone (optimizer steps, no evaluation, like the PyTorch loop): best "
+        "window (median window); the background load other processes put on the machine during each "
+        "measurement is in brackets.")
+    add("")
+    chunks = sorted({c for e in results["widths"].values() for c in e["groklab"]})
+    add("| width r | PyTorch steps/s | " + " | ".join(f"E = {c}" for c in chunks) + " |")
+    add("|---:|---:|" + "---:|" * len(chunks))
+    for width, e in results["widths"].items():
+        cells = []
+        for c in chunks:
+            g = e["groklab"].get(c)
+            cells.append(f"{_n(g['best'])} ({_n(g['median'])}) [{load_note(g.get('load'))}]" if g else "-")
+        t = e["torch"]
+        add(f"| {width} | {_n(t['best'])} ({_n(t['median'])}) [{load_note(t.get('load'))}] | " + " | ".join(cells) + " |")
+    add("")
+    add("### Roofline")
+    add("")
+    add("Single-core float32 square matmul, GFLOP/s (2 N^3 FLOPs, best of repeated calls); the roofline is "
+        f"the highest: **{roof['gflops']:.1f} GFLOP/s** ({roof['backend']}, N = {roof['size']}).")
+    add("")
+    sizes = list(next(iter(roof["all"].values())))
+    add("| backend | " + " | ".join(f"N = {s}" for s in sizes) + " |")
+    add("|---|" + "---:|" * len(sizes))
+    for backend, by_size in roof["all"].items():
+        label = {"jax": "JAX `jit(jnp.dot)`, XLA:CPU 1 thread", "numpy": "numpy (OpenBLAS, 1 thread)"}.get(backend, backend)
+        add(f"| {label} | " + " | ".join(f"{by_size[s]:.1f}" for s in sizes) + " |")
+    add("")
+    add("### Worker scaling")
+    add("")
+    s = results["scaling"]
+    add(f"Width {s['width']}, chunk {s['chunk']}: one worker pinned to core 0 alone, then two workers at once "
+        f"(cores 0 and 1, spawned processes, timed over the same {s['overlap_seconds']:.1f} s after a barrier).")
+    add("")
+    add("| workers | trial-steps/s per worker | total trial-steps/s | vs 1 worker | background load |")
+    add("|---:|---|---:|---:|---|")
+    add(f"| 1 | {_n(s['one']['trial_steps_per_second'])} | {_n(s['one']['trial_steps_per_second'])} | 1.00x "
+        f"| {load_note(s['load_one'])} |")
+    add(f"| 2 | {', '.join(_n(w['trial_steps_per_second']) for w in s['two'])} | {_n(s['total_two'])} "
+        f"| {s['ratio']:.2f}x | {load_note(s['load_two'])} |")
+    add("")
+    add("### End to end: `train_chunk`")
+    add("")
+    e = results["end_to_end"]
+    median = e["median_convergence_step"]
+    add(f"`train_chunk` on (50,3) parity, width {e['width']}, a chunk of {e['trials']} trials, max_steps "
+        f"{e['max_steps']}, evaluation every 100 steps (1,024-sample screen, 8,192 samples for trials that "
+        f"pass it), stop on convergence, compaction of finished trials: **{e['wall_seconds']:.1f} s** for "
+        f"{_n(e['trial_steps'])} trial-steps = **{_n(e['trial_steps_per_second'])} trial-steps/s** end to end; "
+        f"{e['converged']}/{e['trials']} converged" + (f", median t_c = {median:.0f} steps" if median else "")
+        + f". (Compiled beforehand by a 100-step run: {e['warmup_seconds']:.1f} s; background load "
+        f"{load_note(e.get('load'))}.) Lower than the pure training throughput because of the evaluations "
+        "and because the chunk shrinks as trials finish.")
+    add("")
+    profile = results.get("profile", {})
+    if profile.get("rows"):
+        add("### Where the time goes (width 1000)")
+        add("")
+        add(f"XLA:CPU per-op times of `train_block` (chunk {profile['chunk']}, one block of 100 steps) from a "
+            f"`jax.profiler` trace; {profile['unprofiled_us_per_trial_step']:.0f} us per trial-step unprofiled. "
+            "Profiling adds a cost per op, so read the shares.")
+        add("")
+        add("| op | HLO (jax source) | share | us / trial-step |")
+        add("|---|---|---:|---:|")
+        for row in profile["rows"]:
+            add(f"| `{row['op']}` | `{row['what']}` | {row['share']:.0%} | {row['us_per_trial_step']:.1f} |")
+        add("")
+    add("## Method")
+    add("")
+    add("- **PyTorch** (`benchmarks/torch_baseline.py`): the usual one-network loop, `nn.Sequential(Linear, "
+        "ReLU, Linear)`, `torch.optim.SGD`, hinge loss `clamp(1 - y f, min=0).mean()`, a fresh +-1 batch from "
+        "`torch.randint` each step, `torch.set_num_threads(1)`; 200 warm-up steps, then 3 timed runs of "
+        f"{results['widths'][100]['torch']['steps']} steps.")
+    add("- **groklab** (`benchmarks/groklab_throughput.py`): a chunk of E trials (`init_chunk`), then "
+        "`train_block` (100 steps in a `lax.scan`, data drawn inside, vmapped over lanes of 16 trials) back to "
+        "back after one compiling call; windows of whole blocks, `block_until_ready` at the end of each. "
+        "Trial-steps/s = E x steps / seconds. The best chunk size is reported; all are listed.")
+    add("- **FLOPs per trial-step** = 2 B n r (first layer forward, x W1) + 2 B n r (weight gradient x^T dH) "
+        "+ 6 B r (second layer forward and its two gradients) = 4 B n r + 6 B r; no input gradient is needed. "
+        "Elementwise work (biases, ReLU, hinge, SGD update, data sampling) is not counted, so achieved GFLOP/s "
+        "is conservative. Achieved GFLOP/s = groklab trial-steps/s x FLOPs per trial-step.")
+    add("- **Roofline** (`benchmarks/roofline.py`): the best single-core float32 GFLOP/s of `jit(jnp.dot)` and "
+        "numpy/OpenBLAS on square matmuls of 512, 1024 and 2048.")
+    add("- Each number is the best timed window of its measurement (the roofline likewise takes the best "
+        "call); the background-load figures come from `/proc/stat` minus the CPU time of this run's processes.")
+    add("")
+    add("## How to reproduce")
+    add("")
+    add("```")
+    add("make bench")
+    add("```")
+    add("")
+    add("installs the optional `torch` extra (the CPU wheel `torch==2.13.0`, exact pin) into `.venv` and runs "
+        "`benchmarks/run.py --output BENCHMARKS.md`, which rewrites this file and prints the same report. "
+        "`python benchmarks/run.py --quick` is a shorter smoke run; `--json PATH` also saves the raw numbers. "
+        "Numbers depend on the machine and on what else runs on it.")
+    add("")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, help="write the markdown report here (e.g. BENCHMARKS.md)")
+    parser.add_argument("--quick", action="store_true", help="shorter windows, fewer chunk sizes and trials")
+    parser.add_argument("--json", type=Path, help="also write the raw results as JSON here")
+    parser.add_argument("--check", action="store_true", help="exit with status 1 when a target fails")
+    args = parser.parse_args(argv)
+    results = measure(args.quick, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    text = report(results)
+    print(text)
+    if args.output:
+        args.output.write_text(text)
+        print(f"wrote {args.output}", file=sys.stderr)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str))
+    return 1 if args.check and not all(row["pass"] for row in results["targets"]) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
