@@ -125,19 +125,22 @@ def _median(values):
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def scaling_worker(width: int, chunk: int, seconds: float, barrier=None, seed: int = 0) -> dict:
+def scaling_worker(width: int, chunk: int, seconds: float, barrier=None, windows: int = 4, seed: int = 0) -> dict:
     """One worker of the scaling test: warm up and calibrate, wait at `barrier` for the others (so
-    all time the same stretch of wall-clock), run blocks for about `seconds`, report trial-steps/s."""
+    all time the same stretch of wall-clock), then run `windows` windows of blocks, about `seconds`
+    in all. Reports the best window, the median one and the whole stretch, in trial-steps/s."""
     trainer = _Trainer(width, chunk, seed)
     trainer.warm_up()
     one = trainer.run_blocks(1)
-    blocks = max(1, round(seconds / one))
+    blocks = max(1, round(seconds / windows / one))
+    steps = chunk * blocks * trainer.steps_per_block
     if barrier is not None:
         barrier.wait()
     started_at = time.time()
-    elapsed = trainer.run_blocks(blocks)
-    return {"trial_steps_per_second": chunk * blocks * trainer.steps_per_block / elapsed, "seconds": elapsed,
-            "started_at": started_at, "finished_at": started_at + elapsed}
+    times = [trainer.run_blocks(blocks) for _ in range(windows)]
+    rates = [steps / t for t in times]
+    return {"best": max(rates), "median": _median(rates), "overall": steps * windows / sum(times), "windows": rates,
+            "started_at": started_at, "finished_at": started_at + sum(times)}
 
 
 def end_to_end(width: int = 100, trials: int = 64, seed: int = 0) -> dict:
@@ -183,7 +186,8 @@ def _hlo_ops(hlo_text: str) -> dict[str, str]:
     return ops
 
 
-def op_profile(width: int, chunk: int = 16, blocks: int = 1, top: int = 10, seed: int = 0) -> dict:
+def op_profile(width: int, chunk: int = 16, blocks: int = 1, top: int = 10, seed: int = 0,
+               lanes: int | None = None) -> dict:
     """Where `train_block`'s time goes: XLA:CPU per-op times from a `jax.profiler` trace of `blocks`
     blocks (after warm-up). Profiling adds a fixed cost per op, so the shares, not the absolute
     times, are the result; tiny ops (the PRNG's inner loops) look larger than they are."""
@@ -195,7 +199,7 @@ def op_profile(width: int, chunk: int = 16, blocks: int = 1, top: int = 10, seed
 
     import jax
 
-    trainer = _Trainer(width, chunk, seed)
+    trainer = _Trainer(width, chunk, seed, lanes)
     trainer.warm_up()
     unprofiled = trainer.run_blocks(blocks)
     hlo = trainer.lowered_block().as_text()
@@ -216,5 +220,5 @@ def op_profile(width: int, chunk: int = 16, blocks: int = 1, top: int = 10, seed
     trial_steps = chunk * blocks * trainer.steps_per_block
     rows = [{"op": name, "what": labels[name], "share": us / total, "us_per_trial_step": us / trial_steps}
             for name, us in per_op.most_common(top)]
-    return {"width": width, "chunk": chunk, "rows": rows, "profiled_us_per_trial_step": total / trial_steps,
+    return {"width": width, "chunk": chunk, "lanes": trainer.lanes, "rows": rows, "profiled_us_per_trial_step": total / trial_steps,
             "unprofiled_us_per_trial_step": unprofiled * 1e6 / trial_steps}

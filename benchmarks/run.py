@@ -35,6 +35,11 @@ import torch_baseline  # noqa: E402
 N, K, BATCH, LR, SEED = 50, 3, 32, 0.1, 0
 WIDTHS = (100, 1000)
 CHUNKS = (16, 64, 256)
+# Trials per compiled vmapped group (`compiled_trial(config, lanes)`, `train_chunk(..., lanes=)`).
+# The engine picks a default per config; the others listed here are tried at chunk 64 besides it,
+# as another way of calling groklab.
+LANES = {100: (4, 16, 64), 1000: (4, 8, 16)}
+LANES_CHUNK = 64
 TARGET_RATIO_W100 = 25.0  # groklab trial-steps/s over PyTorch steps/s, width 100
 TARGET_ROOFLINE_W1000 = 0.60  # achieved GFLOP/s over the roofline, width 1000
 TARGET_SCALING = 1.8  # total throughput of 2 workers over 1
@@ -90,8 +95,71 @@ def run_pinned(calls: list[tuple]) -> list:
     return results
 
 
-def run_one(fn, *args, core: int = 0, use_jax: bool = True, **kwargs):
-    return run_pinned([(fn, core, use_jax, args, kwargs)])[0]
+def run_one(fn, *args, core: int | None = None, use_jax: bool = True, retry: bool = True, **kwargs) -> dict:
+    """One measurement in a fresh process pinned to `core` (default: the core idlest right now).
+
+    On a shared machine other programs can take CPU time mid-measurement. When they took more
+    than MAX_BACKGROUND_CORES during it, the measurement is run once more and the attempt with
+    the lower background load is kept: chosen by load, never by its result."""
+    attempts = []
+    for attempt in range(2 if retry else 1):
+        if attempt and _retry_spent[0] >= RETRY_BUDGET_S:
+            break
+        started = time.perf_counter()
+        chosen = idlest_core() if core is None else core
+        meter = LoadMeter()
+        result = run_pinned([(fn, chosen, use_jax, args, kwargs)])[0]
+        load = meter.others([chosen])
+        if attempt:
+            _retry_spent[0] += time.perf_counter() - started
+        attempts.append((load, chosen, result))
+        if not _disturbed(load):
+            break
+    load, chosen, result = min(attempts, key=lambda a: _background(a[0]))
+    result.update(core=chosen, load=load, attempts=len(attempts), attempt_loads=[_background(a[0]) for a in attempts])
+    return result
+
+
+MAX_BACKGROUND_CORES = 0.5
+RETRY_BUDGET_S = 90.0  # at most this much time spent on repeats, so a busy machine cannot double the run
+_retry_spent = [0.0]
+
+
+def _background(load: dict | None) -> float:
+    return load["other_cores"] if load else 0.0
+
+
+def _disturbed(load: dict | None) -> bool:
+    return _background(load) > MAX_BACKGROUND_CORES
+
+
+def _load_log(result: dict) -> str:
+    loads = ", ".join(f"{x:.2f}" for x in result.get("attempt_loads", []))
+    return f"  [core {result.get('core')}, background load {loads} cores]"
+
+
+def _per_core_idle() -> dict[int, int]:
+    idle = {}
+    try:
+        for line in Path("/proc/stat").read_text().splitlines():
+            fields = line.split()
+            if fields[0].startswith("cpu") and fields[0] != "cpu":
+                idle[int(fields[0][3:])] = int(fields[4]) + int(fields[5])
+    except (OSError, ValueError, IndexError):
+        pass
+    return idle
+
+
+def idlest_core(sample_seconds: float = 0.5) -> int:
+    """The allowed core with the most idle time over a short sample. Other programs on a shared
+    machine (their workers pinned to core 0, say) then disturb the single-core measurements least."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
+    before = _per_core_idle()
+    time.sleep(sample_seconds)
+    after = _per_core_idle()
+    if not before or not after:
+        return cores[0]
+    return max(cores, key=lambda c: (after.get(c, 0) - before.get(c, 0), -c))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -132,40 +200,55 @@ def versions() -> dict[str, str]:
 
 
 class LoadMeter:
-    """CPU time the rest of the machine used while we measured: /proc/stat busy time minus the CPU
-    time of this process and its (joined) children. Only informative: it is read, not controlled."""
+    """CPU time other programs used while we measured, on given cores or the whole machine:
+    /proc/stat busy time of those cores minus the CPU time of this process and its (joined)
+    children. A measurement pinned to core c is disturbed only by what else ran on core c.
+    Only informative: it is read, not controlled."""
 
     def __init__(self):
         self.start = self._snapshot()
 
     @staticmethod
     def _snapshot():
+        per_cpu, steal = {}, 0
         try:
-            fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        except (OSError, ValueError):
+            for line in Path("/proc/stat").read_text().splitlines():
+                name, *values = line.split()
+                if not name.startswith("cpu"):
+                    continue
+                fields = [int(v) for v in values]
+                idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+                cpu_steal = fields[7] if len(fields) > 7 else 0
+                busy = sum(fields[:8]) - idle - cpu_steal
+                if name == "cpu":
+                    steal = cpu_steal
+                else:
+                    per_cpu[int(name[3:])] = busy
+        except (OSError, ValueError, IndexError):
             return None
         tick = os.sysconf("SC_CLK_TCK")
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-        steal = fields[7] if len(fields) > 7 else 0
-        busy = sum(fields[:8]) - idle - steal
         t = os.times()
         mine = t.user + t.system + t.children_user + t.children_system
-        return {"busy": busy / tick, "steal": steal / tick, "mine": mine, "wall": time.perf_counter()}
+        return {"busy": {c: b / tick for c, b in per_cpu.items()}, "steal": steal / tick, "mine": mine,
+                "wall": time.perf_counter()}
 
-    def others(self) -> dict | None:
+    def others(self, cores=None) -> dict | None:
         end = self._snapshot()
         if self.start is None or end is None:
             return None
+        cores = sorted(end["busy"]) if cores is None else sorted(cores)
         wall = end["wall"] - self.start["wall"]
-        cores = os.cpu_count() or 1
-        other = max(0.0, (end["busy"] - self.start["busy"]) - (end["mine"] - self.start["mine"]))
+        busy = sum(end["busy"].get(c, 0.0) - self.start["busy"].get(c, 0.0) for c in cores)
+        other = max(0.0, busy - (end["mine"] - self.start["mine"]))
         return {"other_cores": other / wall, "steal_cores": (end["steal"] - self.start["steal"]) / wall,
-                "cores": cores, "wall": wall}
+                "cores": len(cores), "which": cores, "wall": wall}
 
 
 def load_note(load: dict | None) -> str:
     if not load:
         return "n/a"
+    if load.get("which") is not None and load["cores"] == 1:
+        return f"{load['other_cores']:.2f} of core {load['which'][0]}"
     return f"{load['other_cores']:.2f} of {load['cores']} cores"
 
 
@@ -182,31 +265,38 @@ def measure(quick: bool, log=print) -> dict:
                                  "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None},
                      "versions": versions(), "widths": {}}
     whole = LoadMeter()
-    started = time.perf_counter()
+    run_started = time.perf_counter()
 
     log("roofline: float32 matmul, one core ...")
-    meter = LoadMeter()
     results["roofline"] = run_one(roofline.matmul_gflops, min_seconds=0.5 if quick else 1.0)
-    results["roofline"]["load"] = meter.others()
     log(f"  {results['roofline']['gflops']:.1f} GFLOP/s ({results['roofline']['backend']}, "
         f"{results['roofline']['size']}^3)")
 
     for width in WIDTHS:
         entry: dict = {"flops_per_trial_step": roofline.flops_per_trial_step(N, width, BATCH)}
         log(f"width {width}: PyTorch one-trial loop ...")
-        meter = LoadMeter()
         entry["torch"] = run_one(torch_baseline.torch_benchmark, N, K, width, BATCH, LR, torch_steps, SEED,
-                                 use_jax=False)
-        entry["torch"]["load"] = meter.others()
-        log(f"  {entry['torch']['best']:.0f} steps/s (median {entry['torch']['median']:.0f})")
+                                 repeats=5, use_jax=False)
+        log(f"  {entry['torch']['best']:.0f} steps/s (median {entry['torch']['median']:.0f}){_load_log(entry['torch'])}")
         entry["groklab"] = {}
         for chunk in chunks:
             log(f"width {width}: groklab train_block, chunk {chunk} ...")
-            meter = LoadMeter()
             measured = run_one(groklab_throughput.training_throughput, width, chunk, seconds=seconds)
-            measured["load"] = meter.others()
             entry["groklab"][chunk] = measured
-            log(f"  {measured['best']:.0f} trial-steps/s (median {measured['median']:.0f})")
+            log(f"  {measured['best']:.0f} trial-steps/s (median {measured['median']:.0f}){_load_log(measured)}")
+        entry["lanes"] = {}
+        default_lanes = next(iter(entry["groklab"].values()))["lanes"]
+        for lanes in [lanes for lanes in LANES[width] if lanes != default_lanes][:2]:
+            log(f"width {width}: groklab train_block, chunk {LANES_CHUNK}, lanes {lanes} ...")
+            measured = run_one(groklab_throughput.training_throughput, width, LANES_CHUNK, seconds=seconds,
+                               lanes=lanes)
+            entry["lanes"][lanes] = measured
+            log(f"  {measured['best']:.0f} trial-steps/s (median {measured['median']:.0f}){_load_log(measured)}")
+        by_lanes = {default_lanes: max(entry["groklab"].values(), key=lambda m: m["best"])}  # best chunk
+        by_lanes.update(entry["lanes"])
+        entry["default_lanes"] = default_lanes
+        entry["best_lanes"] = max(by_lanes, key=lambda lanes: by_lanes[lanes]["best"])
+        entry["best_lanes_rate"] = by_lanes[entry["best_lanes"]]["best"]
         best_chunk = max(entry["groklab"], key=lambda c: entry["groklab"][c]["best"])
         best = entry["groklab"][best_chunk]["best"]
         entry["best_chunk"] = best_chunk
@@ -220,39 +310,49 @@ def measure(quick: bool, log=print) -> dict:
     chunk = results["widths"][width]["best_chunk"]
     log(f"worker scaling: width {width}, chunk {chunk}, 1 worker then 2 ...")
     scale_seconds = 2.0 if quick else 4.0
-    meter = LoadMeter()
-    one = run_one(groklab_throughput.scaling_worker, width, chunk, scale_seconds, core=0)
-    load_one = meter.others()
-    ctx = mp.get_context("spawn")
-    barrier = ctx.Barrier(2)
-    meter = LoadMeter()
-    two = run_pinned([(groklab_throughput.scaling_worker, core, True, (width, chunk, scale_seconds, barrier), {})
-                      for core in (0, 1)])
-    load_two = meter.others()
+    attempts = []
+    for attempt in range(3):  # run_one's retry rule for the pair as a unit; 2 free cores are the hardest to get
+        if attempt and _retry_spent[0] >= RETRY_BUDGET_S:
+            break
+        attempt_started = time.perf_counter()
+        single_core = idlest_core()  # core 0 unless other programs load it more than core 1
+        one = run_one(groklab_throughput.scaling_worker, width, chunk, scale_seconds, core=single_core, retry=False)
+        barrier = mp.get_context("spawn").Barrier(2)
+        meter = LoadMeter()
+        two = run_pinned([(groklab_throughput.scaling_worker, core, True, (width, chunk, scale_seconds, barrier), {})
+                          for core in (0, 1)])
+        load_one, load_two = one["load"], meter.others([0, 1])
+        if attempt:
+            _retry_spent[0] += time.perf_counter() - attempt_started
+        attempts.append((max(_background(load_one), _background(load_two)), single_core, one, two, load_one, load_two))
+        if not (_disturbed(load_one) or _disturbed(load_two)):
+            break
+    _, single_core, one, two, load_one, load_two = min(attempts, key=lambda a: a[0])
     overlap = min(w["finished_at"] for w in two) - max(w["started_at"] for w in two)
-    total_two = sum(w["trial_steps_per_second"] for w in two)
-    results["scaling"] = {"width": width, "chunk": chunk, "one": one, "two": two, "load_one": load_one,
-                          "load_two": load_two, "overlap_seconds": overlap,
-                          "ratio": total_two / one["trial_steps_per_second"], "total_two": total_two}
-    log(f"  1 worker {one['trial_steps_per_second']:.0f}, 2 workers {total_two:.0f} trial-steps/s "
-        f"(x{results['scaling']['ratio']:.2f})")
+    scaling = {"width": width, "chunk": chunk, "one": one, "two": two, "single_core": single_core,
+               "load_one": load_one, "load_two": load_two, "overlap_seconds": overlap, "attempts": len(attempts)}
+    for stat in ("best", "overall"):
+        scaling[f"total_two_{stat}"] = sum(w[stat] for w in two)
+        scaling[f"ratio_{stat}"] = scaling[f"total_two_{stat}"] / one[stat]
+    scaling["ratio"] = scaling["ratio_best"]  # the statistic every other number here uses
+    results["scaling"] = scaling
+    log(f"  1 worker {one['best']:.0f}, 2 workers {scaling['total_two_best']:.0f} trial-steps/s "
+        f"(x{scaling['ratio_best']:.2f}; whole stretch x{scaling['ratio_overall']:.2f})")
 
     trials = 16 if quick else 64
     log(f"end-to-end train_chunk: {trials} trials, width 100, evaluation every 100 steps ...")
-    meter = LoadMeter()
     results["end_to_end"] = run_one(groklab_throughput.end_to_end, 100, trials, SEED)
-    results["end_to_end"]["load"] = meter.others()
     e2e = results["end_to_end"]
     log(f"  {e2e['wall_seconds']:.1f} s, {e2e['trial_steps_per_second']:.0f} trial-steps/s, "
         f"{e2e['converged']}/{e2e['trials']} converged")
 
     log("per-op profile of train_block, width 1000 ...")
     try:
-        results["profile"] = run_one(groklab_throughput.op_profile, 1000, 16)
+        results["profile"] = run_one(groklab_throughput.op_profile, 1000, 16, retry=False)
     except RuntimeError as error:  # the profiler is a diagnostic; its failure must not sink the run
         results["profile"] = {"error": str(error).splitlines()[-1]}
 
-    results["seconds"] = time.perf_counter() - started
+    results["seconds"] = time.perf_counter() - run_started
     results["load"] = whole.others()
     results["machine"]["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     results["targets"] = targets(results)
@@ -260,16 +360,33 @@ def measure(quick: bool, log=print) -> dict:
 
 
 def targets(results: dict) -> list[dict]:
+    """PASS/FAIL on the default engine settings (best chunk size), and again with the best lanes
+    tried (a documented argument of `compiled_trial` / `train_chunk`), shown beside it."""
     w100, w1000 = results["widths"][100], results["widths"][1000]
+    roof = results["roofline"]["gflops"]
+    ratio_lanes = w100["best_lanes_rate"] / w100["torch"]["best"]
+    gflops_lanes = w1000["best_lanes_rate"] * w1000["flops_per_trial_step"] / 1e9
+    def note(*measurements) -> str:
+        worst = max(_background(m.get("load")) for m in measurements)
+        return f"; disturbed: {worst:.2f} cores of background load" if worst > MAX_BACKGROUND_CORES else ""
+
+    best100, best1000 = w100["groklab"][w100["best_chunk"]], w1000["groklab"][w1000["best_chunk"]]
+    scaling = results["scaling"]
+    scaling_load = max(_background(scaling["load_one"]), _background(scaling["load_two"]))
+    scaling_note = (f"; disturbed: {scaling_load:.2f} cores of background load" if scaling_load > MAX_BACKGROUND_CORES
+                    else "")
     rows = [
         {"target": f"width 100: groklab / PyTorch >= {TARGET_RATIO_W100:.0f}x",
-         "measured": f"{w100['ratio']:.1f}x", "pass": w100["ratio"] >= TARGET_RATIO_W100},
+         "measured": f"{w100['ratio']:.1f}x{note(best100, w100['torch'])}", "pass": w100["ratio"] >= TARGET_RATIO_W100,
+         "lanes": f"{ratio_lanes:.1f}x (lanes {w100['best_lanes']})", "lanes_pass": ratio_lanes >= TARGET_RATIO_W100},
         {"target": f"width 1000: >= {TARGET_ROOFLINE_W1000:.0%} of the matmul roofline",
-         "measured": f"{w1000['roofline_fraction']:.0%} ({w1000['gflops']:.1f} of "
-                     f"{results['roofline']['gflops']:.1f} GFLOP/s)",
-         "pass": w1000["roofline_fraction"] >= TARGET_ROOFLINE_W1000},
-        {"target": f"2 workers >= {TARGET_SCALING}x one worker", "measured": f"{results['scaling']['ratio']:.2f}x",
-         "pass": results["scaling"]["ratio"] >= TARGET_SCALING},
+         "measured": f"{w1000['roofline_fraction']:.0%} ({w1000['gflops']:.1f} of {roof:.1f} GFLOP/s)"
+                     f"{note(best1000)}",
+         "pass": w1000["roofline_fraction"] >= TARGET_ROOFLINE_W1000,
+         "lanes": f"{gflops_lanes / roof:.0%} ({gflops_lanes:.1f} GFLOP/s, lanes {w1000['best_lanes']})",
+         "lanes_pass": gflops_lanes / roof >= TARGET_ROOFLINE_W1000},
+        {"target": f"2 workers >= {TARGET_SCALING}x one worker", "measured": f"{scaling['ratio']:.2f}x{scaling_note}",
+         "pass": results["scaling"]["ratio"] >= TARGET_SCALING, "lanes": "", "lanes_pass": None},
     ]
     return rows
 
@@ -302,7 +419,7 @@ def report(results: dict) -> str:
     if load:
         start_la, end_la = machine.get("load_average_at_start"), machine.get("load_average_at_end")
         la = f" Load average {start_la[0]:.2f} at the start, {end_la[0]:.2f} at the end." if start_la and end_la else ""
-        add(f"- Background load: other processes used on average {load['other_cores']:.2f} of "
+        add(f"- Background load: other programs used on average {load['other_cores']:.2f} of "
             f"{load['cores']} cores during the run (steal {load['steal_cores']:.2f}).{la} Each timed number is "
             "the best of several windows, the best guard against that noise; medians are in the detail tables.")
     add("- Setting: (n, k) = (50, 3) online sparse parity, batch B = 32, SGD lr 0.1, hinge loss, "
@@ -320,10 +437,18 @@ def report(results: dict) -> str:
     add("")
     add("### Targets")
     add("")
-    add("| target | measured | result |")
-    add("|---|---|---|")
+    defaults = ", ".join(f"{e['default_lanes']} at width {w}" for w, e in results["widths"].items())
+    add(f"Verdicts use groklab's default settings (the engine's default lanes: {defaults}) at the best chunk "
+        "size; the last two columns repeat them with the best `lanes` tried (see below), an argument of "
+        "`compiled_trial` and `train_chunk`. A verdict marked *disturbed* was measured while other programs kept more than "
+        f"{MAX_BACKGROUND_CORES} of a core busy (after a retry): load slows whichever measurement it hits, so such a verdict is less reliable.")
+    add("")
+    add("| target | measured (default lanes) | result | measured (best lanes) | result |")
+    add("|---|---|---|---|---|")
+    verdict = lambda ok: "" if ok is None else ("PASS" if ok else "FAIL")  # noqa: E731
     for row in results["targets"]:
-        add(f"| {row['target']} | {row['measured']} | {'PASS' if row['pass'] else 'FAIL'} |")
+        add(f"| {row['target']} | {row['measured']} | {verdict(row['pass'])} | {row['lanes'] or '-'} "
+            f"| {verdict(row['lanes_pass']) or '-'} |")
     add("")
     add("### groklab training throughput by chunk size")
     add("")
@@ -342,6 +467,23 @@ def report(results: dict) -> str:
         t = e["torch"]
         add(f"| {width} | {_n(t['best'])} ({_n(t['median'])}) [{load_note(t.get('load'))}] | " + " | ".join(cells) + " |")
     add("")
+    add("### Lanes (trials per compiled group)")
+    add("")
+    add(f"`train_block` is compiled for one group of `lanes` trials (the engine's default depends on the "
+        f"config); a chunk is run as chunk / lanes groups. Trial-steps/s at chunk {LANES_CHUNK}, best window "
+        "(median window):")
+    add("")
+    all_lanes = sorted({lanes for e in results["widths"].values() for lanes in [e["default_lanes"], *e["lanes"]]})
+    add("| width r | " + " | ".join(f"lanes = {lanes}" for lanes in all_lanes) + " |")
+    add("|---:|" + "---:|" * len(all_lanes))
+    for width, e in results["widths"].items():
+        cells = []
+        for lanes in all_lanes:
+            g = e["lanes"].get(lanes) or (e["groklab"].get(LANES_CHUNK) if lanes == e["default_lanes"] else None)
+            mark = " (default)" if lanes == e["default_lanes"] else ""
+            cells.append(f"{_n(g['best'])} ({_n(g['median'])}){mark}" if g else "-")
+        add(f"| {width} | " + " | ".join(cells) + " |")
+    add("")
     add("### Roofline")
     add("")
     add("Single-core float32 square matmul, GFLOP/s (2 N^3 FLOPs, best of repeated calls); the roofline is "
@@ -357,15 +499,21 @@ def report(results: dict) -> str:
     add("### Worker scaling")
     add("")
     s = results["scaling"]
-    add(f"Width {s['width']}, chunk {s['chunk']}: one worker pinned to core 0 alone, then two workers at once "
+    add(f"Width {s['width']}, chunk {s['chunk']}: one worker pinned to core {s['single_core']} alone (the idler "
+        "core at the time), then two workers at once "
         f"(cores 0 and 1, spawned processes, timed over the same {s['overlap_seconds']:.1f} s after a barrier).")
     add("")
-    add("| workers | trial-steps/s per worker | total trial-steps/s | vs 1 worker | background load |")
+    add("Per worker: best of its windows (and over the whole stretch); the ratio uses the best windows, "
+        "like every other number here, with the whole-stretch ratio beside it.")
+    add("")
+    add("| workers | trial-steps/s per worker, best window (whole stretch) | total trial-steps/s | vs 1 worker "
+        "| background load |")
     add("|---:|---|---:|---:|---|")
-    add(f"| 1 | {_n(s['one']['trial_steps_per_second'])} | {_n(s['one']['trial_steps_per_second'])} | 1.00x "
+    add(f"| 1 | {_n(s['one']['best'])} ({_n(s['one']['overall'])}) | {_n(s['one']['best'])} | 1.00x "
         f"| {load_note(s['load_one'])} |")
-    add(f"| 2 | {', '.join(_n(w['trial_steps_per_second']) for w in s['two'])} | {_n(s['total_two'])} "
-        f"| {s['ratio']:.2f}x | {load_note(s['load_two'])} |")
+    per_worker = ", ".join(f"{_n(w['best'])} ({_n(w['overall'])})" for w in s["two"])
+    add(f"| 2 | {per_worker} | {_n(s['total_two_best'])} | {s['ratio_best']:.2f}x (whole stretch "
+        f"{s['ratio_overall']:.2f}x) | {load_note(s['load_two'])} |")
     add("")
     add("### End to end: `train_chunk`")
     add("")
@@ -397,12 +545,15 @@ def report(results: dict) -> str:
     add("")
     add("- **PyTorch** (`benchmarks/torch_baseline.py`): the usual one-network loop, `nn.Sequential(Linear, "
         "ReLU, Linear)`, `torch.optim.SGD`, hinge loss `clamp(1 - y f, min=0).mean()`, a fresh +-1 batch from "
-        "`torch.randint` each step, `torch.set_num_threads(1)`; 200 warm-up steps, then 3 timed runs of "
-        f"{results['widths'][100]['torch']['steps']} steps.")
-    add("- **groklab** (`benchmarks/groklab_throughput.py`): a chunk of E trials (`init_chunk`), then "
-        "`train_block` (100 steps in a `lax.scan`, data drawn inside, vmapped over lanes of 16 trials) back to "
-        "back after one compiling call; windows of whole blocks, `block_until_ready` at the end of each. "
-        "Trial-steps/s = E x steps / seconds. The best chunk size is reported; all are listed.")
+        "`torch.randint` each step, `torch.set_num_threads(1)`; 200 warm-up steps, then "
+        f"{len(results['widths'][100]['torch']['windows'])} timed runs of {results['widths'][100]['torch']['steps']} "
+        "steps.")
+    add("- **groklab** (`benchmarks/groklab_throughput.py`): a chunk of E trials initialised by the engine, then "
+        "`train_block` (100 steps in a `lax.scan`, data drawn inside, vmapped over a group of `lanes` trials; "
+        "one call per group, dispatched asynchronously as `train_chunk` does) back to back after one compiling "
+        "call; timed windows of whole blocks, `block_until_ready` at the end of each, for about "
+        f"{'1.5' if results['quick'] else '3'} s per measurement. Trial-steps/s = E x steps / seconds. The best "
+        "chunk size is reported; all are listed.")
     add("- **FLOPs per trial-step** = 2 B n r (first layer forward, x W1) + 2 B n r (weight gradient x^T dH) "
         "+ 6 B r (second layer forward and its two gradients) = 4 B n r + 6 B r; no input gradient is needed. "
         "Elementwise work (biases, ReLU, hinge, SGD update, data sampling) is not counted, so achieved GFLOP/s "
@@ -410,7 +561,12 @@ def report(results: dict) -> str:
     add("- **Roofline** (`benchmarks/roofline.py`): the best single-core float32 GFLOP/s of `jit(jnp.dot)` and "
         "numpy/OpenBLAS on square matmuls of 512, 1024 and 2048.")
     add("- Each number is the best timed window of its measurement (the roofline likewise takes the best "
-        "call); the background-load figures come from `/proc/stat` minus the CPU time of this run's processes.")
+        "call). Background load = CPU time `/proc/stat` counts as busy minus the CPU time of this run's "
+        "processes, counted on the core(s) the measurement was pinned to. A measurement during which it "
+        f"exceeded {MAX_BACKGROUND_CORES} of a core is run once more (the scaling pair up to twice more; "
+        f"at most {RETRY_BUDGET_S:.0f} s of repeats per run) and the attempt with the lower background load "
+        "is kept (chosen by load, not by result); single-core measurements go to the core that was idler "
+        "just before.")
     add("")
     add("## How to reproduce")
     add("")

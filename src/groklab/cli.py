@@ -143,10 +143,11 @@ def run_modular_addition_cmd(
     p: int = typer.Option(23, "--p", help="prime modulus"),
     train_fraction: float = typer.Option(0.5, "--train-fraction"),
     width: int = typer.Option(256, "--width"),
-    lr: float = typer.Option(3e-3, "--lr"),
-    weight_decay: float = typer.Option(1.0, "--weight-decay"),
-    trials: int = typer.Option(4, "--trials"),
-    max_steps: int = typer.Option(3000, "--max-steps"),
+    lr: float = typer.Option(5e-3, "--lr"),
+    weight_decay: float = typer.Option(3.0, "--weight-decay", help="AdamW decoupled weight decay"),
+    b2: float = typer.Option(0.98, "--b2", help="AdamW second-moment decay (0.999 stalls generalization)"),
+    trials: int = typer.Option(8, "--trials"),
+    max_steps: int = typer.Option(2000, "--max-steps"),
     seed: int = typer.Option(0, "--seed"),
     workers: Optional[int] = typer.Option(None, "--workers", help=WORKERS_HELP),
     store: Path = typer.Option(DEFAULT_STORE, "--store"),
@@ -157,7 +158,7 @@ def run_modular_addition_cmd(
     from groklab.store import Store
 
     _check_run_args(trials, seed, workers, None)
-    config = modular_addition_config(p, train_fraction, width, lr, weight_decay, max_steps)
+    config = modular_addition_config(p, train_fraction, width, lr, weight_decay, b2, max_steps)
     summary = run_modular_addition(config, seed, trials, Store(store), workers)
     _emit(summary, as_json, f"(a+b) mod {p}, {trials} trials")
 

@@ -138,3 +138,8 @@ def check_compatible(config: TrialConfig) -> None:
         raise GroklabInputError(f"loss.name: {config.task.name} has +-1 labels; use hinge, square, logistic or correlation")
     if config.train.batch_size is None and task.train_size is None:
         raise GroklabInputError(f"train.batch_size: full batch needs a finite training set; {config.task.name} is online")
+    # Optimizer combinations that only the builder rejects (Adam with decoupled decay) fail here,
+    # before any work starts, rather than in a worker.
+    from groklab.optimizers import build_optimizer
+
+    build_optimizer(config.optimizer)

@@ -147,6 +147,7 @@ class Store:
         for key, value in {**component_versions(config), **environment_versions()}.items():
             columns[key] = [value] * n
         columns["device"] = [result.device] * n
+        columns["lanes"] = np.full(n, result.lanes, dtype=np.int64)
         columns["chunk_id"] = [chunk_id] * n
         columns["chunk_trials"] = np.full(n, n, dtype=np.int64)
         columns["chunk_wall_seconds"] = np.full(n, result.wall_seconds)

@@ -33,19 +33,33 @@ BlockCallback = Callable[[int, int], None]
 _compiled_cache: dict[str, CompiledTrial] = {}
 
 
-def default_lanes() -> int:
-    """Trials per vmapped group: small on CPU (cache-friendly), large on accelerators."""
-    return 16 if jax.default_backend() == "cpu" else 512
+CPU_MAX_LANES = 16
+CPU_GROUP_PARAMETERS = 256 * 1024  # float32 parameters per group: about 1 MB, so a group stays in cache
+ACCELERATOR_LANES = 512
+
+
+def default_lanes(parameters_per_trial: int) -> int:
+    """Trials per vmapped group, a function of the config and backend only (so results stay
+    reproducible): on CPU the largest power of two <= 16 whose group holds at most ~1 MB of
+    parameters (measured: 16 lanes best at width 100, 4 at width 1000; BENCHMARKS.md)."""
+    if jax.default_backend() != "cpu":
+        return ACCELERATOR_LANES
+    lanes = CPU_MAX_LANES
+    while lanes > 1 and lanes * parameters_per_trial > CPU_GROUP_PARAMETERS:
+        lanes //= 2
+    return lanes
 
 
 def compiled_trial(config: TrialConfig, lanes: int | None = None) -> CompiledTrial:
     """One CompiledTrial per (config, lanes) and process, so later chunks reuse compiled code."""
-    lanes = lanes or default_lanes()
     key = f"{config.config_hash()}/{lanes}"
     if key not in _compiled_cache:
         ensure_registered()
         task = registry.tasks.get(config.task.name).build(config.task)
         model = registry.models.get(config.model.name).build(config.model, task.input_dim, task.num_classes)
+        if lanes is None:
+            shapes = jax.eval_shape(model.init, jax.random.key(0))
+            lanes = default_lanes(sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(shapes)))
         _compiled_cache[key] = CompiledTrial(
             task=task, model=model, loss=loss_fn(config.loss.name), optimizer=build_optimizer(config.optimizer),
             batch_size=config.train.batch_size, steps_per_block=config.train.eval_every, lanes=lanes)
@@ -63,6 +77,7 @@ class ChunkResult:
     final_metrics: dict[str, np.ndarray]  # at each trial's last evaluation
     curves: dict[str, np.ndarray]  # long format: trial_index, step, one column per metric
     wall_seconds: float
+    lanes: int  # trials per compiled group (results are bit-identical for a given lanes and backend)
     device: str = field(default_factory=lambda: jax.devices()[0].device_kind)
 
     @property
@@ -206,4 +221,4 @@ def train_chunk(config: TrialConfig, seed: int, trial_indices, on_block: BlockCa
     curves = {name: np.concatenate([row[name] for row in curve_rows]) for name in curve_rows[0]}
     return ChunkResult(config=config, seed=seed, trial_indices=indices, status=status.astype(str),
                        convergence_step=convergence_step, steps_run=steps_run, final_metrics=final,
-                       curves=curves, wall_seconds=time.perf_counter() - started)
+                       curves=curves, wall_seconds=time.perf_counter() - started, lanes=lanes)

@@ -8,13 +8,17 @@ from groklab.specs import TrialConfig, make_config
 from groklab.store import Store
 
 
-def modular_addition_config(p: int = 23, train_fraction: float = 0.5, width: int = 256, lr: float = 3e-3,
-                            weight_decay: float = 1.0, max_steps: int = 3000, eval_every: int = 50) -> TrialConfig:
-    """One-hot pairs, quadratic-activation MLP (Mohamadi et al.'s net plus biases), full-batch AdamW."""
+def modular_addition_config(p: int = 23, train_fraction: float = 0.5, width: int = 256, lr: float = 5e-3,
+                            weight_decay: float = 3.0, b2: float = 0.98, max_steps: int = 2000,
+                            eval_every: int = 100) -> TrialConfig:
+    """One-hot pairs, the quadratic net of Mohamadi et al. (z^2 activation, no biases), full-batch
+    AdamW. Calibrated on p = 23: every one of 48 trials reached 99% test accuracy in 400-900 steps
+    (train accuracy is 100% by step 100). b2 = 0.98 matters: with 0.999 test accuracy stalls at
+    0.6-0.75; width 128 stalls near 0.97; biases or ReLU do worse."""
     return make_config({"name": "modular-addition", "p": p, "train_fraction": train_fraction},
-                       {"name": "mlp", "width": width, "activation": "power", "degree": 2},
+                       {"name": "mlp", "width": width, "activation": "power", "degree": 2, "bias": False},
                        loss={"name": "cross-entropy"},
-                       optimizer={"name": "adamw", "lr": lr, "weight_decay": weight_decay},
+                       optimizer={"name": "adamw", "lr": lr, "weight_decay": weight_decay, "b2": b2},
                        train={"batch_size": None, "max_steps": max_steps, "eval_every": eval_every,
                               "target_accuracy": 0.99})
 
