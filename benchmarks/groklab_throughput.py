@@ -5,9 +5,9 @@ Every function here runs inside a fresh process that has already called
 importing JAX; `run.py` takes care of that.
 
 Training throughput is what the PyTorch loop measures: optimizer steps only, no evaluation.
-A chunk of E trials is initialised with `init_chunk`, then `train_block` (a jitted lax.scan of
-`eval_every` steps, vmapped over lanes of trials) is called back to back; one call is made first
-to compile. Trial-steps/s = E * steps / seconds.
+A chunk of E trials is initialised by the engine, then `train_block` (a jitted lax.scan of
+`eval_every` steps, vmapped over a group of `lanes` trials) is called back to back; one call is made
+first to compile. Trial-steps/s = E * steps / seconds.
 """
 from __future__ import annotations
 
@@ -115,8 +115,8 @@ def training_throughput(width: int, chunk: int, seconds: float = 3.0, min_window
         elapsed = trainer.run_blocks(blocks)
         rates.append(blocks * steps_per_block / elapsed)
         spent += elapsed
-    return {"width": width, "chunk": chunk, "lanes": trainer.lanes, "best": max(rates), "median": _median(rates), "windows": rates,
-            "blocks_per_window": blocks, "timed_seconds": spent, "warmup_seconds": warmup_seconds}
+    return {"width": width, "chunk": chunk, "lanes": trainer.lanes, "best": max(rates), "median": _median(rates),
+            "windows": rates, "blocks_per_window": blocks, "timed_seconds": spent, "warmup_seconds": warmup_seconds}
 
 
 def _median(values):
@@ -153,7 +153,8 @@ def end_to_end(width: int = 100, trials: int = 64, seed: int = 0) -> dict:
     config = parity_config(width)
     warm = parity_config(width, max_steps=config.train.eval_every)
     started = time.perf_counter()
-    train_chunk(warm, seed + 1, np.arange(trials))  # compiles train_block and both evaluation parts
+    # Compiles train_block and the screening evaluation (or loads them from the compile cache).
+    train_chunk(warm, seed + 1, np.arange(trials))
     compile_seconds = time.perf_counter() - started
     result = train_chunk(config, seed, np.arange(trials))
     converged = result.status == "converged"

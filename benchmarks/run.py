@@ -120,7 +120,7 @@ def run_one(fn, *args, core: int | None = None, use_jax: bool = True, retry: boo
     return result
 
 
-MAX_BACKGROUND_CORES = 0.5
+MAX_BACKGROUND_CORES = 0.2
 RETRY_BUDGET_S = 90.0  # at most this much time spent on repeats, so a busy machine cannot double the run
 _retry_spent = [0.0]
 
@@ -532,7 +532,8 @@ def report(results: dict) -> str:
     if profile.get("rows"):
         add("### Where the time goes (width 1000)")
         add("")
-        add(f"XLA:CPU per-op times of `train_block` (chunk {profile['chunk']}, one block of 100 steps) from a "
+        add(f"XLA:CPU per-op times of `train_block` (chunk {profile['chunk']}, lanes {profile.get('lanes')}, one "
+            "block of 100 steps) from a "
             f"`jax.profiler` trace; {profile['unprofiled_us_per_trial_step']:.0f} us per trial-step unprofiled. "
             "Profiling adds a cost per op, so read the shares.")
         add("")
