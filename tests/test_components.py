@@ -542,3 +542,17 @@ def test_adam_l2_decay_enters_the_normalized_gradient():
 def test_adam_with_decoupled_decay_is_rejected():
     with pytest.raises(GroklabInputError, match="optimizer.weight_decay"):
         build_optimizer(OptimizerSpec(name="adam", lr=0.01, weight_decay=0.1))
+
+
+def test_dense_gradients_equal_the_plain_matmul_gradients():
+    from groklab.models.layers import dense
+
+    x = jax.random.normal(jax.random.key(0), (32, 50))
+    ws = jax.random.normal(jax.random.key(1), (3, 50, 7))  # vmapped over trials, as in the engine
+    target = jax.random.normal(jax.random.key(2), (32, 7))
+    loss = lambda f: lambda x, w: jnp.sum(jnp.tanh(f(x, w)) * target)  # noqa: E731
+    plain = jax.vmap(jax.grad(loss(lambda x, w: x @ w), argnums=(0, 1)), in_axes=(None, 0))(x, ws)
+    ours = jax.jit(jax.vmap(jax.grad(loss(dense), argnums=(0, 1)), in_axes=(None, 0)))(x, ws)
+    np.testing.assert_allclose(dense(x, ws[0]), x @ ws[0], rtol=1e-6)
+    for a, b in zip(plain, ours):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
