@@ -24,11 +24,8 @@ def parity_config(width: int, n: int = 50, k: int = 3, batch: int = 32, lr: floa
 
 
 class _Trainer:
-    """A chunk of E trials ready to run `train_block` back to back.
-
-    Works with both engine layouts: a compiled function per whole chunk (`init_chunk`; the chunk
-    is vmapped in lanes inside one call) or per group of `lanes` trials (`init_group`; the chunk is
-    E / lanes groups, one asynchronous call each per block, as `train_chunk` dispatches them)."""
+    """A chunk of E trials ready to run `train_block` back to back: E / lanes groups, one
+    asynchronous call each per block, as `train_chunk` dispatches them."""
 
     def __init__(self, width: int, chunk: int, seed: int = 0, lanes: int | None = None):
         import jax.numpy as jnp
@@ -44,29 +41,19 @@ class _Trainer:
             raise ValueError(f"chunk size {chunk} is not a multiple of the lanes ({self.lanes})")
         self.chunk = chunk
         self.steps_per_block = self.config.train.eval_every
-        self.per_group = hasattr(self.compiled, "init_group")
         self.first_step = 0
-        if self.per_group:
-            self.groups = []
-            for start in range(0, chunk, self.lanes):
-                keys = trial_keys(seed, np.arange(start, start + self.lanes))
-                params, opt, state = self.compiled.init_group(keys["init"], keys["task"])
-                self.groups.append([params, opt, state, keys["data"], jnp.ones(self.lanes, bool)])
-        else:
-            keys = trial_keys(seed, np.arange(chunk))
-            params, opt, state = self.compiled.init_chunk(keys["init"], keys["task"])
-            self.groups = [[params, opt, state, keys["data"], jnp.ones(chunk, bool)]]
+        self.groups = []
+        for start in range(0, chunk, self.lanes):
+            keys = trial_keys(seed, np.arange(start, start + self.lanes))
+            params, opt, state = self.compiled.init_group(keys["init"], keys["task"])
+            self.groups.append([params, opt, state, keys["data"], jnp.ones(self.lanes, bool)])
 
     def block(self):
         losses = []
         for group in self.groups:
             params, opt, state, data_keys, active = group
-            if self.per_group:
-                group[0], group[1], loss = self.compiled.train_block(params, opt, state, data_keys,
-                                                                     self.first_step, active)
-            else:
-                group[0], group[1], loss = self.compiled.train_block(params, opt, state, data_keys, active,
-                                                                     self.first_step)
+            group[0], group[1], loss = self.compiled.train_block(params, opt, state, data_keys,
+                                                                 self.first_step, active)
             losses.append(loss)
         self.first_step += self.steps_per_block
         return losses
@@ -93,9 +80,7 @@ class _Trainer:
     def lowered_block(self):
         """The compiled `train_block` of one call, for its HLO."""
         params, opt, state, data_keys, active = self.groups[0]
-        args = (params, opt, state, data_keys, self.first_step, active) if self.per_group else \
-            (params, opt, state, data_keys, active, self.first_step)
-        return self.compiled.train_block.lower(*args).compile()
+        return self.compiled.train_block.lower(params, opt, state, data_keys, self.first_step, active).compile()
 
 
 def training_throughput(width: int, chunk: int, seconds: float = 3.0, min_windows: int = 3, seed: int = 0,
