@@ -76,6 +76,8 @@ def run_parity_cmd(
     disjoint: bool = typer.Option(False, "--disjoint", help="one support coordinate per block of n/k"),
     eval_every: int = typer.Option(100, "--eval-every"),
     chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="trials per chunk (default 64)"),
+    probe: list[str] = typer.Option([], "--probe", help="record a registered probe at every evaluation "
+                                                         "(repeatable), e.g. hidden-progress"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """E independent trials of one (n,k)-sparse-parity config: t_c statistics and figures."""
@@ -89,7 +91,7 @@ def run_parity_cmd(
         {"name": "mlp", "width": width, "activation": activation, "degree": degree, "init": init,
          "init_scale": init_scale},
         loss={"name": loss}, optimizer={"name": optimizer, "lr": lr, "weight_decay": weight_decay},
-        train={"batch_size": batch, "max_steps": max_steps, "eval_every": eval_every})
+        train={"batch_size": batch, "max_steps": max_steps, "eval_every": eval_every}, probes=probe)
     summary = run_parity(config, seed, trials, Store(store), workers, chunk_size, quiet=False)
     _emit(summary, as_json, f"({n},{k})-parity, {trials} trials")
 

@@ -12,6 +12,7 @@ def ensure_registered() -> None:
     import groklab.losses  # noqa: F401
     import groklab.models  # noqa: F401
     import groklab.optimizers  # noqa: F401
+    import groklab.probes  # noqa: F401
     import groklab.tasks  # noqa: F401
 
     _done = True

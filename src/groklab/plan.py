@@ -14,7 +14,7 @@ from typing import Any
 from groklab.errors import GroklabInputError
 from groklab.specs import TrialConfig, make_config
 
-SECTIONS = ("task", "model", "loss", "optimizer", "train")
+SECTIONS = ("task", "model", "loss", "optimizer", "train", "probes")
 TOP_LEVEL = {"name", "seed", "trials", "chunk_size", *SECTIONS}
 
 

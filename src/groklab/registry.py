@@ -59,6 +59,8 @@ tasks: Registry[Any] = Registry("task")
 models: Registry[Any] = Registry("model")
 losses: Registry[Any] = Registry("loss")
 optimizers: Registry[Any] = Registry("optimizer")
+probes: Registry[Any] = Registry("probe")
 experiments: Registry[Any] = Registry("experiment")
 
-ALL = {"task": tasks, "model": models, "loss": losses, "optimizer": optimizers, "experiment": experiments}
+ALL = {"task": tasks, "model": models, "loss": losses, "optimizer": optimizers, "probe": probes,
+       "experiment": experiments}

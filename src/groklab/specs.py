@@ -62,14 +62,17 @@ class TrialConfig(BaseModel):
     loss: LossSpec = LossSpec()
     optimizer: OptimizerSpec = OptimizerSpec()
     train: TrainSpec = TrainSpec()
+    probes: tuple[str, ...] = ()  # registered probe names, measured at every evaluation
 
     def as_dict(self) -> dict[str, Any]:
+        extra = {"probes": {"names": list(self.probes)}} if self.probes else {}
         return {
             "task": self.task.model_dump(),
             "model": self.model.model_dump(),
             "loss": self.loss.model_dump(),
             "optimizer": self.optimizer.model_dump(),
             "train": self.train.model_dump(),
+            **extra,  # absent when empty, so configs without probes keep their hash
         }
 
     def config_hash(self) -> str:
@@ -108,7 +111,7 @@ def build_spec(section: str, spec_class: type, values: dict[str, Any]):
 
 
 def make_config(task: dict, model: dict, loss: dict | None = None, optimizer: dict | None = None,
-                train: dict | None = None) -> TrialConfig:
+                train: dict | None = None, probes: list[str] | tuple[str, ...] = ()) -> TrialConfig:
     """Build and cross-validate a TrialConfig from plain dicts (as read from a sweep file or CLI)."""
     from groklab import registry
     from groklab.components import ensure_registered
@@ -121,7 +124,14 @@ def make_config(task: dict, model: dict, loss: dict | None = None, optimizer: di
     loss_spec = build_spec("loss", LossSpec, loss or {"name": task_entry.spec_class.default_loss})
     opt_spec = build_spec("optimizer", OptimizerSpec, optimizer or {})
     train_spec = build_spec("train", TrainSpec, train or {})
-    config = TrialConfig(task=task_spec, model=model_spec, loss=loss_spec, optimizer=opt_spec, train=train_spec)
+    if isinstance(probes, dict):  # sweep files write [probes] names = [...]
+        probes = probes.get("names", [])
+    if isinstance(probes, str) or not all(isinstance(p, str) for p in probes):
+        raise GroklabInputError(f"probes: expected a list of probe names (got {probes!r})")
+    for name in probes:
+        registry.probes.get(name)
+    config = TrialConfig(task=task_spec, model=model_spec, loss=loss_spec, optimizer=opt_spec, train=train_spec,
+                         probes=tuple(dict.fromkeys(probes)))
     check_compatible(config)
     return config
 

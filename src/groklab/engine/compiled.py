@@ -25,6 +25,7 @@ class CompiledTrial:
     batch_size: int | None
     steps_per_block: int
     lanes: int  # trials computed side by side in one vmapped group (the only compiled batch size)
+    probes: tuple = ()  # functions (model, task, params, init_params, task_state) -> dict of scalars
     _eval_fns: dict = field(default_factory=dict, repr=False)
 
     def init(self, init_key, task_key):
@@ -48,7 +49,7 @@ class CompiledTrial:
         return (jax.tree.map(keep, new_params, params), jax.tree.map(keep, new_opt_state, opt_state),
                 loss_sum / self.steps_per_block)
 
-    def _one_trial_eval(self, params, task_state, eval_key, step, part):
+    def _one_trial_eval(self, params, init_params, task_state, eval_key, step, part):
         """Sums over part `part` of the held-out batch (so parts combine exactly), plus, on part 0,
         a finiteness flag and metrics on the whole training set for finite tasks."""
         eval_key = jax.random.fold_in(jax.random.wrap_key_data(eval_key), step)
@@ -59,6 +60,8 @@ class CompiledTrial:
         if part == 0:
             leaves = jax.tree.leaves(params)
             metrics["finite"] = jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
+            for probe in self.probes:
+                metrics.update(probe(self.model, self.task, params, init_params, task_state))
             train = self.task.train_set(task_state)
             if train is not None:
                 out_train = self.model.apply(params, train[0])
@@ -80,6 +83,6 @@ class CompiledTrial:
 
     def evaluate(self, part: int):
         if part not in self._eval_fns:
-            one = lambda p, s, k, step: self._one_trial_eval(p, s, k, step, part)  # noqa: E731
-            self._eval_fns[part] = jax.jit(jax.vmap(one, in_axes=(0, 0, 0, None)))
+            one = lambda p, p0, s, k, step: self._one_trial_eval(p, p0, s, k, step, part)  # noqa: E731
+            self._eval_fns[part] = jax.jit(jax.vmap(one, in_axes=(0, 0, 0, 0, None)))
         return self._eval_fns[part]

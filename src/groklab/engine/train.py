@@ -62,7 +62,8 @@ def compiled_trial(config: TrialConfig, lanes: int | None = None) -> CompiledTri
             lanes = default_lanes(sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(shapes)))
         _compiled_cache[key] = CompiledTrial(
             task=task, model=model, loss=loss_fn(config.loss.name), optimizer=build_optimizer(config.optimizer),
-            batch_size=config.train.batch_size, steps_per_block=config.train.eval_every, lanes=lanes)
+            batch_size=config.train.batch_size, steps_per_block=config.train.eval_every, lanes=lanes,
+            probes=tuple(registry.probes.get(name).build(None) for name in config.probes))
     return _compiled_cache[key]
 
 
@@ -90,7 +91,7 @@ class Group:
     """`lanes` trial slots computed together. Slots whose trial has finished (or padding) are
     inactive: their parameters stay frozen and nothing about them is recorded."""
 
-    state: dict[str, Any]  # params, opt_state, task_state, data_keys, eval_keys: leading axis = lanes
+    state: dict[str, Any]  # params, init_params, opt_state, task_state, data/eval keys: leading axis = lanes
     trial: np.ndarray  # which trial of the chunk (0..n-1) each slot holds
     active: np.ndarray  # bool per slot
 
@@ -118,7 +119,8 @@ def _evaluate(compiled: CompiledTrial, groups: list[Group], step: int, target_ac
     results = []
     for g in groups:
         s = g.state
-        metrics = jax.tree.map(np.array, compiled.evaluate(0)(s["params"], s["task_state"], s["eval_keys"], step))
+        metrics = jax.tree.map(np.array, compiled.evaluate(0)(s["params"], s["init_params"], s["task_state"],
+                                                              s["eval_keys"], step))
         metrics["val_correct"] = metrics["val_correct"].astype(np.float64)
         metrics["val_loss_sum"] = metrics["val_loss_sum"].astype(np.float64)
         metrics["val_samples"] = np.full(compiled.lanes, parts[0], dtype=np.int64)
@@ -130,7 +132,8 @@ def _evaluate(compiled: CompiledTrial, groups: list[Group], step: int, target_ac
         if chosen:
             for sub in _regroup(groups, chosen, np.ones(len(chosen), bool), compiled.lanes):
                 s = sub.state
-                rest = jax.tree.map(np.asarray, compiled.evaluate(1)(s["params"], s["task_state"], s["eval_keys"], step))
+                rest = jax.tree.map(np.asarray, compiled.evaluate(1)(s["params"], s["init_params"], s["task_state"],
+                                                                     s["eval_keys"], step))
                 for lane in range(int(sub.active.sum())):
                     gi, si = chosen.pop(0)
                     results[gi]["val_correct"][si] += rest["val_correct"][lane]
@@ -158,7 +161,8 @@ def train_chunk(config: TrialConfig, seed: int, trial_indices, on_block: BlockCa
         trial = np.resize(np.arange(start, min(start + lanes, n_trials)), lanes)  # pad by repeating
         keys = trial_keys(seed, indices[trial])
         params, opt_state, task_state = compiled.init_group(keys["init"], keys["task"])
-        state = {"params": params, "opt_state": opt_state, "task_state": task_state,
+        init_params = jax.tree.map(jnp.copy, params)  # train_block donates (overwrites) params
+        state = {"params": params, "init_params": init_params, "opt_state": opt_state, "task_state": task_state,
                  "data_keys": keys["data"], "eval_keys": keys["eval"]}
         groups.append(Group(state, trial, np.arange(lanes) < min(lanes, n_trials - start)))
 

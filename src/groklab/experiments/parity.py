@@ -1,8 +1,6 @@
 """Single-config sparse-parity runs: t_c statistics, plateau check and figures (Barak et al. Fig 1)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from groklab import analysis, figures, registry
@@ -12,8 +10,9 @@ from groklab.specs import TrialConfig
 from groklab.store import Store
 
 
-def summarize(store: Store, config: TrialConfig, seed: int, trials: int) -> dict:
-    """Summary of trials 0..trials-1 of (config, seed) as stored (JSON-serializable)."""
+def summarize(store: Store, config: TrialConfig, seed: int, trials: int) -> tuple[dict, dict]:
+    """(summary, curves) of trials 0..trials-1 of (config, seed) as stored; the summary is
+    JSON-serializable, the curves are in the store's long format."""
     rows = store.trials_for(config.config_hash(), seed, range(trials))
     steps = [int(s) if ok else None for s, ok in zip(rows["convergence_step"], rows["converged"])]
     summary = analysis.convergence_summary(steps, budget=config.train.max_steps)

@@ -54,6 +54,10 @@ class MLP:
             params["readout"]["b"] = init_bias(k4, () if out == 1 else (out,), r, s.bias_init)
         return params
 
+    def first_layer_weights(self, params: dict) -> jax.Array:
+        """The (n, r) input weights, the matrix hidden-progress probes measure."""
+        return params["hidden"]["w"]
+
     def apply(self, params: dict, x: jax.Array) -> jax.Array:
         h = dense(x, params["hidden"]["w"])
         if "b" in params["hidden"]:

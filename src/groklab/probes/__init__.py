@@ -1,0 +1,1 @@
+from groklab.probes import hidden_progress  # noqa: F401  (registers the probes)
