@@ -34,14 +34,14 @@ _compiled_cache: dict[str, CompiledTrial] = {}
 
 
 CPU_MAX_LANES = 16
-CPU_GROUP_PARAMETERS = 256 * 1024  # float32 parameters per group: about 1 MB, so a group stays in cache
+CPU_GROUP_PARAMETERS = 512 * 1024  # float32 parameters per group (2 MB); measured best, BENCHMARKS.md
 ACCELERATOR_LANES = 512
 
 
 def default_lanes(parameters_per_trial: int) -> int:
     """Trials per vmapped group, a function of the config and backend only (so results stay
-    reproducible): on CPU the largest power of two <= 16 whose group holds at most ~1 MB of
-    parameters (measured: 16 lanes best at width 100, 4 at width 1000; BENCHMARKS.md)."""
+    reproducible): on CPU the largest power of two <= 16 whose group holds at most ~2 MB of
+    parameters (measured: 16 lanes best at width 100, 8 at width 1000; BENCHMARKS.md)."""
     if jax.default_backend() != "cpu":
         return ACCELERATOR_LANES
     lanes = CPU_MAX_LANES
