@@ -305,9 +305,12 @@ def measure(quick: bool, log=print) -> dict:
         entry["roofline_fraction"] = entry["gflops"] / results["roofline"]["gflops"]
         results["widths"][width] = entry
 
-    # Worker scaling: the width-100 setting at its best chunk size, 1 worker then 2 at once.
+    # Worker scaling: the width-100 setting at the chunk size the local executor actually runs
+    # (its maximum), 1 worker then 2 at once.
+    from groklab.runner import MAX_CHUNK_SIZE
+
     width = 100
-    chunk = results["widths"][width]["best_chunk"]
+    chunk = MAX_CHUNK_SIZE
     log(f"worker scaling: width {width}, chunk {chunk}, 1 worker then 2 ...")
     scale_seconds = 2.0 if quick else 4.0
     attempts = []
