@@ -270,6 +270,33 @@ def plot_cmd(
     out.print(f"wrote {path}")
 
 
+@app.command("check")
+def check_cmd(
+    suite: str = typer.Argument(..., help="hidden-progress"),
+    full: bool = typer.Option(False, "--full", help="the full scale (more seeds) instead of the quick one"),
+    claim: list[str] = typer.Option([], "--claim", help="only these claim numbers (repeatable)"),
+    store: Path = typer.Option(Path("results/checks"), "--store"),
+    workers: Optional[int] = typer.Option(None, "--workers", help=WORKERS_HELP),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Run a paper's claim checks and print claim, setting, measured value, threshold, PASS/FAIL.
+    Claims not yet implemented are not listed (see the issue notes)."""
+    from groklab.checks import run_suite
+
+    results = run_suite(suite, "full" if full else "quick", store, workers, set(claim) or None)
+    if as_json:
+        print(json.dumps([r.as_dict() for r in results]))
+    else:
+        table = Table(title=f"{suite} checks ({'full' if full else 'quick'} scale)")
+        for column in ("claim", "setting", "measured", "threshold", "verdict"):
+            table.add_column(column)
+        for r in results:
+            table.add_row(r.claim, r.setting, r.measured, r.threshold, "[green]PASS" if r.passed else "[red]FAIL")
+        out.print(table)
+    if not all(r.passed for r in results):
+        raise typer.Exit(1)
+
+
 @app.command("list")
 def list_cmd() -> None:
     """Registered tasks, models, losses, optimizers and experiments, with versions."""

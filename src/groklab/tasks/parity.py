@@ -24,6 +24,8 @@ class ParitySpec(Spec):
     samples: int | None = Field(None, gt=0, description="finite training set size m; None = online")
     label_noise: float = Field(0.0, ge=0, lt=0.5, description="q: probability a training label is flipped")
     disjoint: bool = Field(False, description="S has one coordinate in each of k blocks of n/k")
+    random_labels: bool = Field(False, description="control: training labels are fair coins independent of x "
+                                "(validation labels stay chi_S), as in Barak et al.'s hidden-progress control")
     eval_samples: int = Field(8192, gt=0, description="fresh validation samples per evaluation (2^13 in the paper)")
     eval_screen_samples: int = Field(1024, gt=0, description="screen: only trials perfect on these many of the "
                                      "validation samples are scored on the rest (exact for t_c, ~8x cheaper)")
@@ -74,13 +76,17 @@ class SparseParity:
         if self.spec.samples is not None:
             x = random_signs(sample_key, (self.spec.samples,), self.spec.n)
             state["x_train"] = x.astype(jnp.int8)  # +-1 fits in a byte; 4x less memory per trial
-            state["y_train"] = self._noisy(noise_key, self.labels(state["support"], x))
+            y = random_signs(noise_key, (), self.spec.samples) if self.spec.random_labels else \
+                self._noisy(noise_key, self.labels(state["support"], x))
+            state["y_train"] = y
         return state
 
     def train_batch(self, state: dict, key: jax.Array, batch_size: int | None):
         if self.spec.samples is None:
             x_key, noise_key = jax.random.split(key)
             x = random_signs(x_key, (batch_size,), self.spec.n)
+            if self.spec.random_labels:
+                return x, random_signs(noise_key, (), batch_size)
             return x, self._noisy(noise_key, self.labels(state["support"], x))
         if batch_size is None:
             return state["x_train"].astype(jnp.float32), state["y_train"]

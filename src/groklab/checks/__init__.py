@@ -1,0 +1,18 @@
+"""`groklab check SUITE`: every claim of a paper as a PASS/FAIL check with its measured number."""
+from groklab.checks import hidden_progress  # noqa: F401  (registers the suite)
+from groklab.checks.base import SUITES, CheckResult
+
+__all__ = ["SUITES", "CheckResult", "run_suite"]
+
+
+def run_suite(suite: str, scale, root, workers=None, claims=None):
+    from groklab.errors import GroklabInputError
+
+    if suite not in SUITES:
+        raise GroklabInputError(f"suite: unknown check suite {suite!r} (known: {', '.join(sorted(SUITES))})")
+    results = []
+    for check in SUITES[suite]:
+        if claims and check.claim not in claims:
+            continue
+        results.extend(check.run(scale, root, workers))
+    return results
