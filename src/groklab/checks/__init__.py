@@ -11,7 +11,7 @@ def run_suite(suite: str, scale, root, workers=None, claims=None):
     if suite not in SUITES:
         raise GroklabInputError(f"suite: unknown check suite {suite!r} (known: {', '.join(sorted(SUITES))})")
     results = []
-    for check in SUITES[suite]:
+    for check in sorted(SUITES[suite], key=lambda c: int(c.claim)):  # registered from several modules
         if claims and check.claim not in claims:
             continue
         results.extend(check.run(scale, root, workers))
