@@ -1,5 +1,5 @@
 """`groklab check SUITE`: every claim of a paper as a PASS/FAIL check with its measured number."""
-from groklab.checks import hidden_progress  # noqa: F401  (registers the suite)
+from groklab.checks import hidden_progress, hidden_progress_theory  # noqa: F401  (register the suite)
 from groklab.checks.base import SUITES, CheckResult
 
 __all__ = ["SUITES", "CheckResult", "run_suite"]

@@ -18,6 +18,9 @@ class CheckResult:
     threshold: str
     passed: bool
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "passed", bool(self.passed))  # numpy bools are not JSON-serializable
+
     def as_dict(self) -> dict:
         return asdict(self)
 
