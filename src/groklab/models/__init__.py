@@ -1,1 +1,1 @@
-from groklab.models import mlp  # noqa: F401  (registers the models)
+from groklab.models import mlp, polynet, single_neuron  # noqa: F401  (registers the models)
