@@ -10,15 +10,15 @@ from groklab.executor import LocalExecutor
 from groklab.plan import Plan
 from groklab.store import Store
 
-MAX_CHUNK_SIZE = 64  # trials per chunk on CPU (design.md: 16-256); a multiple of the 16 lanes
-LANES = 16
+MAX_CHUNK_SIZE = 64  # trials per chunk on CPU (design.md: 16-256)
+CHUNK_GRANULE = 16  # chunks are multiples of this, so they fill whole groups of CPU lanes (16, 8, 4, ...)
 
 
 def default_chunk_size(missing_trials: int, workers: int) -> int:
     """Up to 64 trials, but small enough that every worker gets about four chunks (load balance:
     slow configs would otherwise leave the other workers idle at the end)."""
     per_chunk = -(-missing_trials // max(1, 4 * workers))
-    return max(LANES, min(MAX_CHUNK_SIZE, -(-per_chunk // LANES) * LANES))
+    return max(CHUNK_GRANULE, min(MAX_CHUNK_SIZE, -(-per_chunk // CHUNK_GRANULE) * CHUNK_GRANULE))
 
 
 def execute_plan(plan: Plan, store: Store, workers: int | None = None, chunk_size: int | None = None,

@@ -172,17 +172,15 @@ class Store:
 
     def trials_for(self, config_hash: str, seed: int, trial_indices) -> dict[str, np.ndarray]:
         """Columns of the trials table for these trials, ordered by trial index."""
-        con = self.connect()
-        indices = sorted(int(i) for i in trial_indices)
-        table = con.sql(
-            "SELECT * FROM trials WHERE config_hash = $1 AND seed = $2 AND list_contains($3, trial_index) "
-            "ORDER BY trial_index", params=[config_hash, seed, indices]).to_arrow_table()
-        return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+        return self._select("trials", "trial_index", config_hash, seed, trial_indices)
 
     def curves_for(self, config_hash: str, seed: int, trial_indices) -> dict[str, np.ndarray]:
-        con = self.connect()
+        """Columns of the curves table for these trials, ordered by trial index and step."""
+        return self._select("curves", "trial_index, step", config_hash, seed, trial_indices)
+
+    def _select(self, view: str, order: str, config_hash: str, seed: int, trial_indices) -> dict[str, np.ndarray]:
         indices = sorted(int(i) for i in trial_indices)
-        table = con.sql(
-            "SELECT * FROM curves WHERE config_hash = $1 AND seed = $2 AND list_contains($3, trial_index) "
-            "ORDER BY trial_index, step", params=[config_hash, seed, indices]).to_arrow_table()
+        table = self.connect().sql(
+            f"SELECT * FROM {view} WHERE config_hash = $1 AND seed = $2 AND list_contains($3, trial_index) "
+            f"ORDER BY {order}", params=[config_hash, seed, indices]).to_arrow_table()
         return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
