@@ -324,11 +324,82 @@ def _check_run_args(trials: int, seed: int, workers: int | None, chunk_size: int
         raise GroklabInputError(f"chunk_size: must be a positive integer (got {chunk_size})")
 
 
+def _recipe_command(entry):
+    """A typer command for a recipe experiment, its options built from the options class's fields:
+    scalars and Literals as they are, tuples as comma-separated lists."""
+    import inspect
+    import typing
+
+    def parse_list(field_name: str, text: str, item_type: type):
+        try:
+            return tuple(item_type(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            raise GroklabInputError(f"{field_name}: expected comma-separated {item_type.__name__} values "
+                                    f"(got {text!r})") from None
+
+    params, list_fields = [], {}
+    for field_name, field in entry.spec_class.model_fields.items():
+        annotation, default = field.annotation, field.default
+        flag = "--" + field_name.replace("_", "-")
+        origin = typing.get_origin(annotation)
+        if origin is tuple:
+            item_type = typing.get_args(annotation)[0]
+            list_fields[field_name] = item_type
+            annotation, default = str, ",".join(str(v) for v in default)
+        elif origin is typing.Literal:
+            annotation = str
+        elif origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            annotation = Optional[next(a for a in typing.get_args(annotation) if a is not type(None))]
+        option = typer.Option(default, flag, help=field.description or "")
+        params.append(inspect.Parameter(field_name, inspect.Parameter.KEYWORD_ONLY, default=option,
+                                        annotation=annotation))
+    common = [
+        ("workers", Optional[int], typer.Option(None, "--workers", help=WORKERS_HELP)),
+        ("store", Path, typer.Option(DEFAULT_STORE / entry.name, "--store", help="results directory")),
+        ("as_json", bool, typer.Option(False, "--json", help="print one JSON object")),
+    ]
+    params += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in common]
+
+    def command(**kwargs) -> None:
+        from groklab.experiments.base import run_experiment
+
+        workers, store, as_json = kwargs.pop("workers"), kwargs.pop("store"), kwargs.pop("as_json")
+        if workers is not None and workers < 0:
+            raise GroklabInputError(f"workers: must be >= 0 (got {workers})")
+        for field_name, item_type in list_fields.items():
+            kwargs[field_name] = parse_list(field_name, kwargs[field_name], item_type)
+        summary = run_experiment(entry.name, store, workers, quiet=as_json, **kwargs)
+        _emit(summary, as_json, f"{entry.name}: {summary.get('claim', '')}")
+        if not as_json:
+            style = {"PASS": "green", "FAIL": "red"}.get(summary.get("verdict"), "yellow")
+            out.print(f"verdict: [{style}]{summary.get('verdict', 'n/a')}[/]  ({summary.get('claim', '')})")
+
+    command.__signature__ = inspect.Signature(params)
+    command.__doc__ = entry.description
+    return command
+
+
+_recipes_added = False
+
+
+def add_recipe_commands() -> None:
+    """One `groklab run NAME` per recipe experiment (after configure_process: this imports JAX)."""
+    global _recipes_added
+    if _recipes_added:
+        return
+    from groklab.experiments.base import recipe_experiments
+
+    for entry in recipe_experiments():
+        run_app.command(entry.name, help=entry.description)(_recipe_command(entry))
+    _recipes_added = True
+
+
 def main() -> None:
     from groklab.runtime import configure_process
 
     configure_process()  # before JAX loads: single-threaded XLA, persistent compile cache
     try:
+        add_recipe_commands()
         app()
     except GroklabInputError as err:
         print(f"error: {err}", file=sys.stderr)

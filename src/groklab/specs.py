@@ -45,6 +45,9 @@ class TrainSpec(BaseModel):
     eval_every: int = Field(100, gt=0, description="steps between evaluations (the t_c resolution)")
     target_accuracy: float = Field(1.0, gt=0, le=1, description="converged at the first eval with val accuracy >= this")
     stop_on_convergence: bool = True
+    data_seed: int | None = Field(None, ge=0, description="re-draw only the SGD data stream (batches, sample "
+                                  "order): trial i keeps its init and support S but sees batches from "
+                                  "(data_seed, i); None = the trial's own stream (Barak et al. Fig 2 center)")
 
     @model_validator(mode="after")
     def _budget_multiple_of_eval(self) -> "TrainSpec":
@@ -66,12 +69,15 @@ class TrialConfig(BaseModel):
 
     def as_dict(self) -> dict[str, Any]:
         extra = {"probes": {"names": list(self.probes)}} if self.probes else {}
+        # Optional fields added after results were stored are left out at their default, so
+        # configs that do not use them keep their hash (and their stored results).
+        train = self.train.model_dump(exclude={"data_seed"} if self.train.data_seed is None else set())
         return {
             "task": self.task.model_dump(),
             "model": self.model.model_dump(),
             "loss": self.loss.model_dump(),
             "optimizer": self.optimizer.model_dump(),
-            "train": self.train.model_dump(),
+            "train": train,
             **extra,  # absent when empty, so configs without probes keep their hash
         }
 

@@ -1,6 +1,12 @@
-"""`groklab check SUITE`: every claim of a paper as a PASS/FAIL check with its measured number."""
-from groklab.checks import hidden_progress, hidden_progress_theory  # noqa: F401  (register the suite)
+"""`groklab check SUITE`: every claim of a paper as a PASS/FAIL check with its measured number.
+Every module in this package is imported, so a new check module registers itself."""
+import importlib
+import pkgutil
+
 from groklab.checks.base import SUITES, CheckResult
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["SUITES", "CheckResult", "run_suite"]
 

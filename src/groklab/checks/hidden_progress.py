@@ -30,6 +30,7 @@ def claim_1(scale: Scale, root: Path, workers) -> list[CheckResult]:
 
 @register(SUITE, "2", "Fig 1 right: t_c ~ n^alpha at k = 3")
 def claim_2(scale: Scale, root: Path, workers) -> list[CheckResult]:
+    from groklab.experiments.parity import run_parity
     from groklab.experiments.parity_scaling import EXPONENT_RANGE, run_parity_scaling, scaling_configs
 
     trials = 8 if scale == "quick" else 25
@@ -39,9 +40,15 @@ def claim_2(scale: Scale, root: Path, workers) -> list[CheckResult]:
     fit = s["fit"]
     low, high = EXPONENT_RANGE
     setting = f"k=3, n in 20..50, {trials} seeds"
+    # t_c adapts to k: (30,4) is slower than (30,3).
+    k4 = scaling_configs([30], 4, 100, 32, 0.1, 20_000)[0]
+    s4 = run_parity(k4, 0, trials, Store(root), workers, quiet=True, experiment="check-hidden-progress")
+    m30_3, m30_4 = s["per_n"][30]["median_convergence_step"], s4["median_convergence_step"]
     return [
         CheckResult("2", setting, f"median t_c {medians}", "monotone in n",
                     None not in medians and medians == sorted(medians)),
+        CheckResult("2", f"(30,3) vs (30,4), {trials} seeds", f"median t_c {m30_3} vs {m30_4}",
+                    "t_c(30,4) > t_c(30,3)", None not in (m30_3, m30_4) and m30_4 > m30_3),
         CheckResult("2", setting, f"alpha = {fit['exponent']:.2f} [{fit['ci_low']:.2f}, {fit['ci_high']:.2f}]",
                     f"in [{low}, {high}]", low <= fit["exponent"] <= high),
     ]
@@ -49,39 +56,17 @@ def claim_2(scale: Scale, root: Path, workers) -> list[CheckResult]:
 
 @register(SUITE, "9", "Fig 3: hidden progress rho separates the task from random labels")
 def claim_9(scale: Scale, root: Path, workers) -> list[CheckResult]:
-    from groklab.engine import train_chunk
-    from groklab.specs import make_config
+    from groklab.experiments.base import run_experiment
 
     trials = 8 if scale == "quick" else 32
-    common = dict(model={"name": "mlp", "width": 100}, train={"max_steps": 20_000}, probes=["hidden-progress"])
-    true = train_chunk(make_config({"name": "parity", "n": 20, "k": 3}, **common), 0, range(trials))
-    converged = true.convergence_step[true.convergence_step > 0]
-    half = int(np.median(converged) // 2 // 100 * 100) or 100
-    control_config = make_config({"name": "parity", "n": 20, "k": 3, "random_labels": True},
-                                 common["model"], train={"max_steps": half}, probes=["hidden-progress"])
-    control = train_chunk(control_config, 0, range(trials))
-
-    def at(curves, step, column):
-        rows = curves["step"] == step
-        return curves[column][rows]
-
-    rho_true = float(np.mean(at(true.curves, half, "hidden_progress")))
-    rho_random = float(np.mean(at(control.curves, half, "hidden_progress")))
-    # Relevant weights overtake irrelevant ones before validation accuracy passes 0.6.
-    early = []
-    for trial in range(trials):
-        rows = true.curves["trial_index"] == trial
-        acc, rel, irr = (true.curves[c][rows] for c in ("val_accuracy", "relevant_movement_min",
-                                                          "irrelevant_movement_max"))
-        first_overtake = np.flatnonzero(rel > irr)
-        first_06 = np.flatnonzero(acc > 0.6)
-        early.append(len(first_overtake) > 0 and len(first_06) > 0 and first_overtake[0] <= first_06[0])
-    setting = f"(20,3) ReLU r=100, {trials} seeds, t_c/2 = {half}"
+    s = run_experiment("hidden-progress", root, workers, trials=trials)
+    setting = f"(20,3) ReLU r=100, {trials} seeds, t_c/2 = {s['half_tc']}"
     return [
-        CheckResult("9", setting, f"rho_true / rho_random = {rho_true:.3f} / {rho_random:.3f} at t_c/2",
-                    "ratio >= 2", rho_true >= 2 * rho_random),
-        CheckResult("9", setting, f"{sum(early)}/{trials} trials: relevant > irrelevant movement before acc 0.6",
-                    ">= 80% of trials", sum(early) >= 0.8 * trials),
+        CheckResult("9", setting, f"rho_true / rho_random = {s['rho_true_at_half']:.3f} / "
+                    f"{s['rho_random_at_half']:.3f} at t_c/2", "ratio >= 2",
+                    s["rho_true_at_half"] >= 2 * s["rho_random_at_half"]),
+        CheckResult("9", setting, f"{s['overtake_before_accuracy']}/{trials} trials: relevant > irrelevant "
+                    "movement before acc 0.6", ">= 80% of trials", s["overtake_before_accuracy"] >= 0.8 * trials),
     ]
 
 

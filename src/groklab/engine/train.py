@@ -159,7 +159,7 @@ def train_chunk(config: TrialConfig, seed: int, trial_indices, on_block: BlockCa
     groups = []
     for start in range(0, n_trials, lanes):
         trial = np.resize(np.arange(start, min(start + lanes, n_trials)), lanes)  # pad by repeating
-        keys = trial_keys(seed, indices[trial])
+        keys = trial_keys(seed, indices[trial], config.train.data_seed)
         params, opt_state, task_state = compiled.init_group(keys["init"], keys["task"])
         init_params = jax.tree.map(jnp.copy, params)  # train_block donates (overwrites) params
         state = {"params": params, "init_params": init_params, "opt_state": opt_state, "task_state": task_state,

@@ -1,1 +1,6 @@
-from groklab.experiments import modular_addition, parity, parity_scaling  # noqa: F401  (registers experiments)
+"""Registered experiments. Every module in this package is imported, so adding a file registers it."""
+import importlib
+import pkgutil
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
