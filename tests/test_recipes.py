@@ -108,3 +108,12 @@ def test_recipe_cli_runs_and_prints_json(tmp_path, capsys):
     summary = json.loads(out)
     assert summary["trials"] == 16 and summary["verdict"] in ("PASS", "FAIL")
     assert summary["options"]["n"] == 10
+
+
+def test_scaling_over_n_and_k_fits_each_k(tmp_path):
+    s = run_experiment("scaling-nk", tmp_path, workers=0, ns=(8, 12), ks=(2, 3), trials=4, width=32,
+                       max_steps=5000)
+    assert set(s["fits"]) == {"2", "3"}
+    assert set(s["medians"]) == {"8,2", "12,2", "8,3", "12,3"}
+    assert s["medians"]["12,3"] >= s["medians"]["12,2"]  # higher degree, slower
+    assert s["verdict"] in ("PASS", "FAIL")
