@@ -154,6 +154,12 @@ def check_compatible(config: TrialConfig) -> None:
         raise GroklabInputError(f"loss.name: {config.task.name} has +-1 labels; use hinge, square, logistic or correlation")
     if config.train.batch_size is None and task.train_size is None:
         raise GroklabInputError(f"train.batch_size: full batch needs a finite training set; {config.task.name} is online")
+    # Probes that only fit some tasks or models carry a `check(task, model)`; run it before any work.
+    for name in config.probes:
+        probe = registry.probes.get(name).build(None)
+        if getattr(probe, "check", None) is not None:
+            model = registry.models.get(config.model.name).build(config.model, task.input_dim, task.num_classes)
+            probe.check(task, model)
     # Optimizer combinations that only the builder rejects (Adam with decoupled decay) fail here,
     # before any work starts, rather than in a worker.
     from groklab.optimizers import build_optimizer

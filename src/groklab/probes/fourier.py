@@ -252,3 +252,34 @@ def fourier_gap(coeffs: np.ndarray, support: Iterable[int], n: int) -> FourierGa
         weakest_inner=index_to_subset(weakest),
         strongest_outer=strongest,
     )
+
+
+# ---------------------------------------------------------------- Def 1 under jit / vmap
+
+def support_neighbour_coefficients_jax(coeffs: jax.Array, support: jax.Array, n: int) -> jax.Array:
+    """f_hat(S xor {i}) for every i in [0, n), shape (n,), from a coefficient vector of length 2^n.
+
+    ``support`` is an int array of distinct indices and may be traced (one compiled function serves every
+    trial's S). This is the whole correlation gradient: E[chi_S(x) x_i f(x)] = f_hat(S xor {i}), a
+    (k-1)-level coefficient for i in S and a (k+1)-level one otherwise. Works under jit and vmap; n <= 30.
+    """
+    mask = jnp.sum(jnp.left_shift(jnp.int32(1), jnp.asarray(support, dtype=jnp.int32)))
+    neighbours = jnp.bitwise_xor(mask, jnp.left_shift(jnp.int32(1), jnp.arange(n, dtype=jnp.int32)))
+    return jnp.asarray(coeffs)[..., neighbours]
+
+
+def fourier_gap_jax(coeffs: jax.Array, support: jax.Array, n: int, k: int) -> tuple[jax.Array, jax.Array]:
+    """(gamma, max_outer) of Def 1 for a possibly traced support S of size k: the JAX twin of ``fourier_gap``.
+
+    gamma = min over the (k-1)-subsets T of S of |f_hat(T)| (these are S minus one element), and
+    max_outer = max over all (k+1)-subsets T of [n] of |f_hat(T)| (0 when k = n); Def 1 holds iff
+    gamma > 0 and max_outer <= gamma / 2. n and k are static (the (k+1)-level index set is a constant).
+    """
+    c = jnp.abs(jnp.asarray(coeffs))
+    support = jnp.asarray(support, dtype=jnp.int32)
+    in_support = jnp.zeros(n, dtype=bool).at[support].set(True)
+    neighbours = support_neighbour_coefficients_jax(c, support, n)
+    gamma = jnp.min(jnp.where(in_support, neighbours, jnp.inf))
+    outer = np.flatnonzero(subset_levels(n) == k + 1)
+    max_outer = jnp.max(c[outer]) if outer.size else jnp.zeros((), c.dtype)
+    return gamma, max_outer
