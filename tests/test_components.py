@@ -31,6 +31,11 @@ SMALL_TASKS: dict[str, list[dict]] = {
         {"n": 12, "k": 3, "disjoint": True},
     ],
     "modular-addition": [{"p": 7}, {"p": 5, "train_fraction": 0.3}],
+    "modular-multiplication": [{"p": 13}, {"p": 11, "target": "standardized", "encoding": "scalar",
+                                           "train_fraction": 0.3}, {"p": 7, "encoding": "one-hot"}],
+    "high-frequency": [{"frequency": 4.0, "eval_samples": 64},
+                       {"frequency": 2.0, "psi": "sine", "standardize": True, "samples": 40, "encoding": "raw",
+                        "eval_samples": 32}],
 }
 SMALL_MODELS: dict[str, list[dict]] = {
     "mlp": [
@@ -47,8 +52,12 @@ SMALL_MODELS: dict[str, list[dict]] = {
         {"degree": 1, "bias": True, "init": "uniform", "init_scale": 0.5},
         {"degree": 7, "bias": True, "init": "gaussian"},
     ],
+    "deep-mlp": [{"width": 4, "bias": True}, {"depth": 2, "width": 3, "init": "gaussian"},
+                 {"depth": 4, "width": 3, "activation": "relu", "bias": True, "greedy_stage": 2}],
     "parity-machine": [{"degree": 3}, {"degree": 2, "init": "sign"}],
     "polynet": [{"degree": 3}, {"degree": 2, "bias": True, "init": "gaussian", "init_scale": 0.5}],
+    "parity-transformer": [{"d_emb": 8, "heads": 2, "d_attn": 4},
+                           {"d_emb": 6, "heads": 3, "d_attn": 2, "init": "gaussian", "init_scale": 0.5}],
     "single-neuron": [
         {"activation": "zigzag", "degree": 3},
         {"activation": "polynomial", "degree": 4},  # trainable_output=False has n + 1 parameters, below
@@ -109,7 +118,10 @@ def check_labels(task, y, size: int):
     assert y.shape == (size,)
     if task.num_classes == 1:
         assert y.dtype == np.float32
-        assert set(np.unique(y)) <= {-1.0, 1.0}
+        if getattr(task, "regression", False):  # real-valued targets (square loss)
+            assert np.all(np.isfinite(y))
+        else:
+            assert set(np.unique(y)) <= {-1.0, 1.0}
     else:
         assert np.issubdtype(y.dtype, np.integer)
         assert y.min() >= 0 and y.max() < task.num_classes

@@ -234,7 +234,6 @@ def plot_cmd(
 ) -> None:
     """Figures from a store: training curves, t_c histogram, or t_c vs task_n with a power-law fit."""
     import duckdb
-    import numpy as np
 
     from groklab import analysis, figures
     from groklab.store import Store

@@ -84,7 +84,7 @@ def load_sweep(path: str | Path) -> tuple[Plan, int | None]:
         if section in raw and not isinstance(raw[section], dict):
             raise GroklabInputError(f"{section}: must be a table ([{section}])")
     if "task" not in raw or "model" not in raw:
-        raise GroklabInputError(f"sweep file: needs a [task] and a [model] table")
+        raise GroklabInputError("sweep file: needs a [task] and a [model] table")
     seed = raw.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise GroklabInputError(f"seed: must be a non-negative integer (got {seed!r})")

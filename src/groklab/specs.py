@@ -152,6 +152,8 @@ def check_compatible(config: TrialConfig) -> None:
         raise GroklabInputError(f"loss.name: {config.task.name} is {task.num_classes}-way classification; use 'cross-entropy'")
     if not classification and config.loss.name == "cross-entropy":
         raise GroklabInputError(f"loss.name: {config.task.name} has +-1 labels; use hinge, square, logistic or correlation")
+    if getattr(task, "regression", False) and config.loss.name != "square":
+        raise GroklabInputError(f"loss.name: {config.task.name} has real-valued targets; use 'square'")
     if config.train.batch_size is None and task.train_size is None:
         raise GroklabInputError(f"train.batch_size: full batch needs a finite training set; {config.task.name} is online")
     # Probes that only fit some tasks or models carry a `check(task, model)`; run it before any work.

@@ -158,17 +158,35 @@ class Store:
 
     # ---- queries ----------------------------------------------------------------------------
     def connect(self):
-        """A DuckDB connection with views `trials` and `curves` over every committed chunk."""
+        """A DuckDB connection with views `trials` and `curves` over every committed chunk, and one
+        view per measurement table (`write_table`), named after it."""
         import duckdb
 
-        if not self.trial_files():
+        tables = sorted(self.tables_dir.glob("*.parquet")) if self.tables_dir.exists() else []
+        if not self.trial_files() and not tables:
             raise GroklabInputError(f"store: no results in {self.root}")
         con = duckdb.connect()
-        trials_glob = str(self.chunks_dir / "*" / f"*{TRIALS_SUFFIX}")
-        curves_glob = str(self.chunks_dir / "*" / f"*{CURVES_SUFFIX}")
-        con.execute(f"CREATE VIEW trials AS SELECT * FROM read_parquet('{trials_glob}', union_by_name=true)")
-        con.execute(f"CREATE VIEW curves AS SELECT * FROM read_parquet('{curves_glob}', union_by_name=true)")
+        if self.trial_files():
+            trials_glob = str(self.chunks_dir / "*" / f"*{TRIALS_SUFFIX}")
+            curves_glob = str(self.chunks_dir / "*" / f"*{CURVES_SUFFIX}")
+            con.execute(f"CREATE VIEW trials AS SELECT * FROM read_parquet('{trials_glob}', union_by_name=true)")
+            con.execute(f"CREATE VIEW curves AS SELECT * FROM read_parquet('{curves_glob}', union_by_name=true)")
+        for path in tables:
+            con.execute(f"CREATE VIEW \"{path.stem.replace('-', '_')}\" AS SELECT * FROM read_parquet('{path}')")
         return con
+
+    @property
+    def tables_dir(self) -> Path:
+        return self.root / "tables"
+
+    def write_table(self, name: str, rows: list[dict]) -> Path:
+        """Measurements that are not trials (e.g. gradient variances at initialization) as one Parquet
+        table, replaced atomically; queryable as the view `name` (dashes become underscores)."""
+        self.tables_dir.mkdir(parents=True, exist_ok=True)
+        path = self.tables_dir / f"{name}.parquet"
+        provenance = {**environment_versions(), "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        _write_atomic(pa.Table.from_pylist([{**row, **provenance} for row in rows]), path)
+        return path
 
     def trials_for(self, config_hash: str, seed: int, trial_indices) -> dict[str, np.ndarray]:
         """Columns of the trials table for these trials, ordered by trial index."""

@@ -56,7 +56,10 @@ class CompiledTrial:
         x, y = self.task.eval_batch(task_state, eval_key, part)
         out = self.model.apply(params, x)
         count = y.shape[0]
-        metrics = {"val_correct": accuracy(out, y) * count, "val_loss_sum": self.loss(out, y) * count}
+        # Real-valued targets (task.regression) have no accuracy: NaN is recorded and never converges,
+        # so such trials run their whole budget and are read through val_loss (the test MSE).
+        correct = jnp.nan if getattr(self.task, "regression", False) else accuracy(out, y) * count
+        metrics = {"val_correct": correct, "val_loss_sum": self.loss(out, y) * count}
         if part == 0:
             leaves = jax.tree.leaves(params)
             metrics["finite"] = jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
@@ -65,7 +68,8 @@ class CompiledTrial:
             train = self.task.train_set(task_state)
             if train is not None:
                 out_train = self.model.apply(params, train[0])
-                metrics["train_accuracy"] = accuracy(out_train, train[1])
+                metrics["train_accuracy"] = (jnp.nan if getattr(self.task, "regression", False)
+                                             else accuracy(out_train, train[1]))
                 metrics["train_set_loss"] = self.loss(out_train, train[1])
         return metrics
 

@@ -36,16 +36,19 @@ _compiled_cache: dict[str, CompiledTrial] = {}
 CPU_MAX_LANES = 16
 CPU_GROUP_PARAMETERS = 512 * 1024  # float32 parameters per group (2 MB); measured best, BENCHMARKS.md
 ACCELERATOR_LANES = 512
+# 512 MB of float32 parameters per group on an accelerator: 512 lanes up to ~260k parameters per
+# trial; the paper-size parity Transformer (~4M) gets 32, so its Adam state fits in memory.
+ACCELERATOR_GROUP_PARAMETERS = 2**27
 
 
 def default_lanes(parameters_per_trial: int) -> int:
     """Trials per vmapped group, a function of the config and backend only (so results stay
     reproducible): on CPU the largest power of two <= 16 whose group holds at most ~2 MB of
-    parameters (measured: 16 lanes best at width 100, 8 at width 1000; BENCHMARKS.md)."""
-    if jax.default_backend() != "cpu":
-        return ACCELERATOR_LANES
-    lanes = CPU_MAX_LANES
-    while lanes > 1 and lanes * parameters_per_trial > CPU_GROUP_PARAMETERS:
+    parameters (measured: 16 lanes best at width 100, 8 at width 1000; BENCHMARKS.md); on an
+    accelerator the largest power of two <= 512 whose group holds at most 512 MB."""
+    on_cpu = jax.default_backend() == "cpu"
+    lanes, budget = (CPU_MAX_LANES, CPU_GROUP_PARAMETERS) if on_cpu else (ACCELERATOR_LANES, ACCELERATOR_GROUP_PARAMETERS)
+    while lanes > 1 and lanes * parameters_per_trial > budget:
         lanes //= 2
     return lanes
 

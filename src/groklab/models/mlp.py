@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Literal
 
 import jax
-import jax.numpy as jnp
 from pydantic import Field
 
 from groklab import registry

@@ -68,6 +68,27 @@ class ModularAddition:
         return self._encode(state["train"])
 
 
+    def target_family(self, hypotheses: int = 64, seed: int = 0):
+        """Relabelled sums h_{s,t}(a, b) = (s(a) + t(b)) mod p for permutations s, t of Z_p: the
+        class a network that solves modular addition must tell apart once the symbols carry no
+        meaning (the m = 2 summand class of Mohamadi et al. D.5, as p-way labels). Hypothesis 0 is
+        a + b itself; the others are a uniform sample. Inputs: all p^2 one-hot pairs, exactly."""
+        import numpy as np
+
+        from groklab.tasks.family import TargetFamily
+
+        p = self.spec.p
+        rng = np.random.default_rng(seed)
+        perms = np.stack([np.stack([np.arange(p), np.arange(p)])] +
+                         [np.stack([rng.permutation(p), rng.permutation(p)]) for _ in range(hypotheses - 1)])
+        a, b = np.divmod(np.arange(p * p), p)
+        targets = (perms[:, 0, a] + perms[:, 1, b]) % p  # (H, p^2)
+        x = np.concatenate([np.eye(p, dtype=np.float32)[a], np.eye(p, dtype=np.float32)[b]], axis=1)
+        return TargetFamily(f"modular-addition(p={p})", x, np.full(p * p, 1.0 / p**2), targets.astype(np.int32),
+                            perms, num_classes=p, exhaustive=False,
+                            note=f"{hypotheses} relabellings (s, t) sampled uniformly, the first the identity")
+
+
 @registry.tasks.register("modular-addition", version="1", spec_class=ModularAdditionSpec,
                          description="(a + b) mod p as p-way classification on one-hot pairs")
 def build_modular_addition(spec: ModularAdditionSpec) -> ModularAddition:

@@ -115,6 +115,35 @@ class SparseParity:
         return state["x_train"].astype(jnp.float32), state["y_train"]
 
 
+    def target_family(self, max_hypotheses: int | None = None, seed: int = 0):
+        """Every (n,k)-parity chi_S on all 2^n inputs (n <= 16), or a uniform sample of
+        `max_hypotheses` supports. The parities are pairwise orthonormal."""
+        import itertools
+        import math
+
+        import numpy as np
+
+        from groklab.errors import GroklabInputError
+        from groklab.tasks.family import TargetFamily
+
+        n, k = self.spec.n, self.spec.k
+        if n > 16:
+            raise GroklabInputError(f"task.n: the parity family enumerates all 2^n inputs; n <= 16 (got {n})")
+        count = math.comb(n, k)
+        if max_hypotheses is None or max_hypotheses >= count:
+            supports = np.array(list(itertools.combinations(range(n), k)), dtype=np.int64)
+        else:  # a uniform sample of k-subsets, drawn without building all of them
+            rng = np.random.default_rng(seed)
+            chosen = {tuple(sorted(rng.choice(n, k, replace=False))) for _ in range(4 * max_hypotheses)}
+            supports = np.array(sorted(chosen)[:max_hypotheses], dtype=np.int64)
+        bits = (np.arange(2**n, dtype=np.uint32)[:, None] >> np.arange(n, dtype=np.uint32)) & 1
+        x = (1.0 - 2.0 * bits).astype(np.float32)  # numpy twin of all_sign_vectors: usable while tracing
+        targets = np.prod(x[:, supports], axis=2).T  # (H, 2^n)
+        return TargetFamily(f"parity(n={n},k={k})", x, np.full(2**n, 2.0**-n), targets.astype(np.float32),
+                            supports, exhaustive=len(supports) == count,
+                            note="" if len(supports) == count else f"{len(supports)} of {count} supports, uniform")
+
+
 @registry.tasks.register("parity", version="1", spec_class=ParitySpec,
                          description="(n,k) sparse parity: online, finite-sample, noisy, disjoint")
 def build_parity(spec: ParitySpec) -> SparseParity:
