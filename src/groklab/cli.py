@@ -271,7 +271,7 @@ def plot_cmd(
 
 @app.command("check")
 def check_cmd(
-    suite: str = typer.Argument(..., help="hidden-progress"),
+    suite: str = typer.Argument(..., help="hidden-progress | barren-plateau"),
     full: bool = typer.Option(False, "--full", help="the full scale (more seeds) instead of the quick one"),
     claim: list[str] = typer.Option([], "--claim", help="only these claim numbers (repeatable)"),
     store: Path = typer.Option(Path("results/checks"), "--store"),

@@ -20,7 +20,7 @@ from groklab.analysis import PowerLawFit, censored_steps  # noqa: E402
 _DPI = 120
 
 
-def _save(figure: plt.Figure, path: str | Path) -> Path:
+def save_figure(figure: plt.Figure, path: str | Path) -> Path:
     """Write `figure` to `path` (creating parent folders) and release it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,7 +67,7 @@ def plot_training_curves(curves: Mapping[str, np.ndarray], path: str | Path, max
         axes[0, 1].set(xlabel="step", ylabel="train loss", yscale="log")
     if title:
         figure.suptitle(title)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _fit_label(fit: PowerLawFit) -> str:
@@ -103,7 +103,7 @@ def plot_scaling(fit: PowerLawFit, steps_by_n: Mapping[int, Sequence[int | None]
     axis.legend(fontsize="small")
     if title:
         axis.set_title(title)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_convergence_histogram(steps: Sequence[int | None] | np.ndarray, path: str | Path,
@@ -129,4 +129,4 @@ def plot_convergence_histogram(steps: Sequence[int | None] | np.ndarray, path: s
     axis.legend(fontsize="small")
     if title:
         axis.set_title(title)
-    return _save(figure, path)
+    return save_figure(figure, path)

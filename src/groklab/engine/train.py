@@ -116,8 +116,9 @@ def _regroup(groups: list[Group], slots: list[tuple[int, int]], active: np.ndarr
 
 
 def _evaluate(compiled: CompiledTrial, groups: list[Group], step: int, target_accuracy: float) -> list[dict]:
-    """Held-out metrics per group and slot. With a two-part held-out batch and a target of 1, part 1
-    is scored only for slots perfect on part 0: a slot with any error there cannot reach 100%."""
+    """Held-out metrics per group and slot. With a two-part held-out batch, part 1 is scored only for
+    slots that can still reach the target accuracy given their errors on part 0 (for a target of 1:
+    the slots perfect on part 0)."""
     parts = compiled.task.eval_parts
     results = []
     for g in groups:
@@ -129,9 +130,11 @@ def _evaluate(compiled: CompiledTrial, groups: list[Group], step: int, target_ac
         metrics["val_samples"] = np.full(compiled.lanes, parts[0], dtype=np.int64)
         results.append(metrics)
     if len(parts) == 2:
+        # A slot with more errors on part 0 than the target allows on the whole batch cannot reach
+        # the target, whatever part 1 holds: only the others are scored on part 1 (exact for t_c).
+        allowed_errors = (1.0 - target_accuracy) * sum(parts) + 1e-6
         chosen = [(gi, si) for gi, (g, m) in enumerate(zip(groups, results)) for si in range(compiled.lanes)
-                  if g.active[si] and (target_accuracy < 1.0 or
-                                       (np.rint(m["val_correct"][si]) == parts[0] and m["finite"][si]))]
+                  if g.active[si] and m["finite"][si] and parts[0] - np.rint(m["val_correct"][si]) <= allowed_errors]
         if chosen:
             for sub in _regroup(groups, chosen, np.ones(len(chosen), bool), compiled.lanes):
                 s = sub.state

@@ -110,7 +110,7 @@ def measure_prime(p: int, target: str, ratios: tuple[int, ...], generic_check_ma
 
 
 def plot_decay(rows: list[dict], fits: dict, path: Path) -> Path:
-    from groklab.figures import _save, plt
+    from groklab.figures import save_figure, plt
 
     figure, axis = plt.subplots(figsize=(6.2, 4.4), layout="constrained")
     ps = np.array(sorted({r["p"] for r in rows}), dtype=float)
@@ -124,12 +124,12 @@ def plot_decay(rows: list[dict], fits: dict, path: Path) -> Path:
     axis.set(xscale="log", yscale="log", xlabel="p", ylabel="mean over a != b of C(a, b)^2")
     axis.set_title("Correlations of multiplications on Z_p^*", fontsize="medium")
     axis.legend(fontsize="small")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_ratio_profile(p: int, path: Path, max_ratio: int = 12) -> Path:
     """C(a, k a) against k for both classes at one p, with 1/k."""
-    from groklab.figures import _save, plt
+    from groklab.figures import save_figure, plt
 
     figure, axis = plt.subplots(figsize=(6.2, 4.2), layout="constrained")
     ks = np.arange(2, max_ratio + 1)
@@ -142,11 +142,11 @@ def plot_ratio_profile(p: int, path: Path, max_ratio: int = 12) -> Path:
     axis.set(xlabel="k (square at k = -1: the pair a, -a)", ylabel="C(a, k a)")
     axis.set_title(f"Correlation of h_a and h_ka, p = {p}", fontsize="medium")
     axis.legend(fontsize="small")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_sq_bound(rows: list[dict], path: Path) -> Path:
-    from groklab.figures import _save, plt
+    from groklab.figures import save_figure, plt
 
     figure, axis = plt.subplots(figsize=(6.2, 4.2), layout="constrained")
     for colour, target in zip(("tab:blue", "tab:orange"), CLASSES):
@@ -159,7 +159,7 @@ def plot_sq_bound(rows: list[dict], path: Path) -> Path:
     axis.set(xscale="log", yscale="log", xlabel="p", ylabel="lower bound on SQ-dim + 1")
     axis.set_title("Thm 21: min(|H|^(2/3) / (3 BB^(1/3)), |H|^(1/2))", fontsize="medium")
     axis.legend(fontsize="small")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 @experiment(NAME, CorrelationDecayOptions,

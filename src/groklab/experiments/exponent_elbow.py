@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 
 from groklab import analysis
 from groklab.experiments.base import ExperimentOptions, experiment, figure_dir
-from groklab.figures import _save, plt
+from groklab.figures import save_figure, plt
 from groklab.plan import Plan
 from groklab.runner import execute_plan
 from groklab.experiments.parity_scaling import scaling_configs
@@ -51,7 +51,7 @@ def plot_elbow(steps_by_n: dict, fits: dict, path, title: str) -> str:
     ax.set_ylabel("t_c (steps)")
     ax.set_title(title)
     ax.legend(fontsize=8)
-    return str(_save(figure, path))
+    return str(save_figure(figure, path))
 
 
 @experiment("exponent-elbow", ElbowOptions, "local scaling exponent of t_c at small vs large n (claim 8)")

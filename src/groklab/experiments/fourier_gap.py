@@ -37,7 +37,7 @@ from pydantic import Field
 from groklab import registry
 from groklab.engine.keys import trial_keys
 from groklab.experiments.base import ExperimentOptions, experiment, figure_dir
-from groklab.figures import _save, plt
+from groklab.figures import save_figure, plt
 from groklab.plan import Plan
 from groklab.probes.fourier_gap_probe import MAX_PROBE_BITS, unit_gap_statistics
 from groklab.probes.population_gradient import population_gradient_single_neuron, support_gap
@@ -137,7 +137,7 @@ def plot_path(curves: dict, convergence: dict[int, int], unit: float, majority: 
     ax.set_yscale("symlog", linthresh=1e-4)
     ax.set(xlabel="t / t_c", ylabel="gap of E[y x_i sin(.)]: min_S |g| - max_rest |g|", title=title)
     ax.legend(fontsize="x-small", ncol=2)
-    return str(_save(figure, path))
+    return str(save_figure(figure, path))
 
 
 def plot_init_histogram(gaps: np.ndarray, majority: float, path, title: str) -> str:
@@ -148,7 +148,7 @@ def plot_init_histogram(gaps: np.ndarray, majority: float, path, title: str) -> 
     ax.set(xlabel="gap of E[y x_i sin(.)] at init (per unit derivative amplitude)", ylabel="initializations",
            title=title)
     ax.legend(fontsize="small")
-    return str(_save(figure, path))
+    return str(save_figure(figure, path))
 
 
 @experiment("fourier-gap", FourierGapOptions,

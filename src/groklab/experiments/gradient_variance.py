@@ -19,7 +19,7 @@ from pydantic import Field
 from groklab import registry
 from groklab.components import ensure_registered
 from groklab.experiments.base import ExperimentOptions, experiment, figure_dir
-from groklab.figures import _save, plt
+from groklab.figures import save_figure, plt
 from groklab.hardness.gradient_variance import gradient_variance
 from groklab.store import Store
 
@@ -83,7 +83,7 @@ def plot_decay(panels: list[tuple], path) -> str:
                     label=f"{xlabel}^{exponent:g} (from the first point)")
         ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="Var(H, w) / E||grad f||^2", title=title)
         ax.legend(fontsize=8)
-    return str(_save(figure, path))
+    return str(save_figure(figure, path))
 
 
 @experiment("gradient-variance", GradientVarianceOptions,

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from groklab.experiments.base import ExperimentOptions, experiment, figure_dir
 from groklab.experiments.gradient_variance import _model_and_family, fit_decay
-from groklab.figures import _save, plt
+from groklab.figures import save_figure, plt
 from groklab.hardness.gradient_variance import gradient_variance
 from groklab.store import Store
 
@@ -84,7 +84,7 @@ def run_hardness_comparison(options: ComparisonOptions, store: Store, workers, q
     ax.set(xscale="log", yscale="log", xlabel="class size parameter", ylabel="Var(H, w) / E||grad f||^2",
            title=f"gradient variance at init, ReLU MLP r={options.width}")
     ax.legend(fontsize=7)
-    path = str(_save(figure, figure_dir(store) / "hardness-comparison.png"))
+    path = str(save_figure(figure, figure_dir(store) / "hardness-comparison.png"))
     return {
         "claim": "parity's normalized variance stays under the SSS17 bound 4/|H|; every family's variance decays",
         "verdict": "PASS" if bound_holds and all(v["slope"] < 0 for v in summary.values()) else "FAIL",

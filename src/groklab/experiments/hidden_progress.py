@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import Field
 
 from groklab.experiments.base import ExperimentOptions, experiment, figure_dir
-from groklab.figures import _save, plt
+from groklab.figures import save_figure, plt
 from groklab.plan import Plan
 from groklab.runner import execute_plan
 from groklab.specs import make_config
@@ -64,7 +64,7 @@ def plot_hidden_progress(true_curves, control_curves, trials, half, path, title)
     left.legend(fontsize=8)
     right.legend(fontsize=8)
     figure.suptitle(title)
-    return str(_save(figure, path))
+    return str(save_figure(figure, path))
 
 
 @experiment("hidden-progress", HiddenProgressOptions,

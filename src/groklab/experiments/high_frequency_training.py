@@ -158,7 +158,7 @@ def _band(axis, curves: dict, column: str, scale: float, colour, label: str, sty
 
 
 def plot_real_line(curves: dict[float, dict], variance: float, path: Path, options) -> Path:
-    from groklab.figures import _save, plt
+    from groklab.figures import save_figure, plt
 
     figure, axis = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.85, len(curves)))
@@ -171,11 +171,11 @@ def plot_real_line(curves: dict[float, dict], variance: float, path: Path, optio
     axis.set_title(f"{options.psi}(a x), a ~ U[A, 2A]: ReLU MLP 1-{options.width}x{options.depth - 1}-1, "
                    f"{options.samples or 'online'} samples (median, min-max)", fontsize="small")
     axis.legend(fontsize="small")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_parity(curves: dict[int, dict], path: Path, options) -> Path:
-    from groklab.figures import _save, plt
+    from groklab.figures import save_figure, plt
 
     figure, axis = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
     for colour, (p, curve) in zip(plt.get_cmap("tab10").colors, sorted(curves.items())):
@@ -188,7 +188,7 @@ def plot_parity(curves: dict[int, dict], path: Path, options) -> Path:
     axis.set_title(f"parity bit of a x mod p, {options.parity_encoding} x, {options.train_fraction:.0%} of Z_p^* "
                    f"for training (median, min-max)", fontsize="small")
     axis.legend(fontsize="small")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 @experiment(NAME, HighFrequencyTrainingOptions,

@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import Field
 
 from groklab.experiments.base import ExperimentOptions, experiment, figure_dir
-from groklab.figures import _save, plt
+from groklab.figures import save_figure, plt
 from groklab.plan import Plan
 from groklab.runner import execute_plan
 from groklab.specs import make_config
@@ -55,7 +55,7 @@ def plot_sensitivity(steps: np.ndarray, path, title: str) -> str:
     ax.set_xlabel("initialization (sorted by mean t_c)")
     ax.set_ylabel("t_c (steps), one dot per data stream")
     ax.set_title(title)
-    return str(_save(figure, path))
+    return str(save_figure(figure, path))
 
 
 @experiment("init-sensitivity", SensitivityOptions,

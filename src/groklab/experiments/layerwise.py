@@ -32,7 +32,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from groklab.experiments.base import ExperimentOptions, experiment, figure_dir
-from groklab.figures import _save, plt
+from groklab.figures import save_figure, plt
 from groklab.plan import Plan
 from groklab.runner import execute_plan
 from groklab.specs import TrialConfig, make_config
@@ -205,7 +205,7 @@ def plot_layerwise(results: dict, options: LayerwiseOptions, path) -> str:
                ylim=(0.35, 1.02), title=f"({options.n},{k})-parity, L={options.depth} (degree {degree}), "
                                         f"r={options.width}")
         ax.legend(fontsize="small", loc="center right")
-    return str(_save(figure, path))
+    return str(save_figure(figure, path))
 
 
 def plot_width_dependence(by_width: dict, options: LayerwiseOptions, k: int, path) -> str:
@@ -223,7 +223,7 @@ def plot_width_dependence(by_width: dict, options: LayerwiseOptions, k: int, pat
     ax.set(xlabel="hidden width r", ylabel="final validation accuracy", ylim=(0.35, 1.02),
            title=f"greedy layer-wise, ({options.n},{k})-parity, L={options.depth}, {options.max_steps} steps/stage")
     ax.legend(fontsize="small")
-    return str(_save(figure, path))
+    return str(save_figure(figure, path))
 
 
 def quadratic_dimension(n: int) -> int:

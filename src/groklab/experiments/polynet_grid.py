@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 
 from groklab import analysis
 from groklab.experiments.base import ExperimentOptions, experiment, figure_dir
-from groklab.figures import _save, plt
+from groklab.figures import save_figure, plt
 from groklab.models.init import Scheme
 from groklab.plan import Plan
 from groklab.runner import execute_plan
@@ -63,7 +63,7 @@ def plot_grid(labels: list[str], steps: list[np.ndarray], path, title: str) -> s
     ax.set_yscale("log")
     ax.set_ylabel("t_c (steps)")
     ax.set_title(title)
-    return str(_save(figure, path))
+    return str(save_figure(figure, path))
 
 
 @experiment("polynet-grid", PolyNetGridOptions,

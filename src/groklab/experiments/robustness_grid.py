@@ -27,7 +27,7 @@ from pydantic import Field, field_validator, model_validator
 
 from groklab.errors import GroklabInputError
 from groklab.experiments.base import ExperimentOptions, experiment, figure_dir
-from groklab.figures import _save, plt
+from groklab.figures import save_figure, plt
 from groklab.plan import Plan
 from groklab.roster import ENTRIES, parse_roster_names, roster_config
 from groklab.runner import execute_plan
@@ -212,7 +212,7 @@ def plot_best_success(rows: list[dict], seeds: int, path, title: str) -> str:
     ax.set_xlabel("success rate at the best eta (t_c <= budget)")
     ax.set_title(title, fontsize=9)
     ax.legend(loc="lower right", fontsize=7)
-    return str(_save(figure, path))
+    return str(save_figure(figure, path))
 
 
 def plot_pass_heatmap(rows: list[dict], architectures: tuple[str, ...], batch_sizes: tuple[int, ...], path,
@@ -231,7 +231,7 @@ def plot_pass_heatmap(rows: list[dict], architectures: tuple[str, ...], batch_si
     ax.set_xlabel("batch size B")
     ax.set_title(title, fontsize=9)
     figure.colorbar(image, ax=ax, label="fraction of configs passing")
-    return str(_save(figure, path))
+    return str(save_figure(figure, path))
 
 
 def subset_text(options: RobustnessGridOptions, axes: dict[str, tuple], points: list[dict]) -> str:

@@ -12,7 +12,7 @@ from pydantic import Field
 from groklab import analysis
 from groklab.experiments.base import ExperimentOptions, experiment, figure_dir
 from groklab.experiments.parity_scaling import EXPONENT_RANGE, scaling_configs
-from groklab.figures import _save, plt
+from groklab.figures import save_figure, plt
 from groklab.plan import Plan
 from groklab.runner import execute_plan
 from groklab.store import Store
@@ -40,7 +40,7 @@ def plot_fits(steps: dict, fits: dict, path, title: str) -> str:
                     label=f"k={k}: t_c ~ n^{fit.exponent:.2f} [{fit.ci_low:.2f}, {fit.ci_high:.2f}]")
     ax.set(xscale="log", yscale="log", xlabel="n", ylabel="median t_c (steps)", title=title)
     ax.legend(fontsize=8)
-    return str(_save(figure, path))
+    return str(save_figure(figure, path))
 
 
 def _monotone(medians: list) -> bool:

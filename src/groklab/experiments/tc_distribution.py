@@ -16,7 +16,7 @@ from pydantic import Field
 
 from groklab import analysis
 from groklab.experiments.base import ExperimentOptions, experiment, figure_dir
-from groklab.figures import _save, plt
+from groklab.figures import save_figure, plt
 from groklab.plan import Plan
 from groklab.runner import execute_plan
 from groklab.specs import make_config
@@ -75,7 +75,7 @@ def plot_distribution(steps: np.ndarray, reference: dict, options: DistributionO
     ax.set_ylabel("density")
     ax.set_title(f"({options.n},{options.k})-parity, ReLU r={options.width}, B={options.batch}, lr={options.lr}")
     ax.legend(fontsize=8)
-    return str(_save(figure, path))
+    return str(save_figure(figure, path))
 
 
 @experiment("tc-distribution", DistributionOptions,

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from groklab import analysis
 from groklab.experiments.base import ExperimentOptions, experiment, figure_dir
-from groklab.figures import _save, plt
+from groklab.figures import save_figure, plt
 from groklab.plan import Plan
 from groklab.runner import execute_plan
 from groklab.specs import make_config
@@ -50,7 +50,7 @@ def plot_width(widths, steps_by_width: dict, path, title: str) -> str:
     ax.set_ylabel("t_c (steps)")
     ax.set_title(title)
     ax.legend()
-    return str(_save(figure, path))
+    return str(save_figure(figure, path))
 
 
 @experiment("width-sweep", WidthOptions, "median and spread of t_c vs MLP width: no r-fold speed-up (claim 15)")
