@@ -6,22 +6,19 @@ import jax
 import numpy as np
 import pytest
 
-from groklab import GroklabInputError, make_config, registry
+from groklab import GroklabInputError, make_config
 from groklab.components import ensure_registered
 from groklab.engine import train_chunk
 from groklab.engine.keys import trial_keys
 from groklab.engine.train import compiled_trial
 from groklab.experiments.base import run_experiment
-from groklab.hardness.gradient_variance import brute_force_variance, gradient_variance
+from groklab.hardness.gradient_variance import brute_force_variance, build_task_and_model, gradient_variance
 from groklab.store import Store
 
 ensure_registered()
 
 
-def build(task: dict, model: dict):
-    task_entry, model_entry = registry.tasks.get(task["name"]), registry.models.get(model["name"])
-    built = task_entry.build(task_entry.spec_class(**task))
-    return built, model_entry.build(model_entry.spec_class(**model), built.input_dim, built.num_classes)
+build = build_task_and_model
 
 
 CASES = [

@@ -16,11 +16,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from groklab import registry
-from groklab.components import ensure_registered
 from groklab.experiments.base import ExperimentOptions, experiment, figure_dir
 from groklab.figures import save_figure, plt
-from groklab.hardness.gradient_variance import gradient_variance
+from groklab.hardness.gradient_variance import build_task_and_model, gradient_variance
 from groklab.store import Store
 
 THEOREM_SLOPE = -0.5  # claims 32 and 33: Var <= O~(p^-1/2), O~(A^-1/2)
@@ -38,12 +36,8 @@ class GradientVarianceOptions(ExperimentOptions):
 
 
 def _model_and_family(task: dict, width: int, **family_args):
-    ensure_registered()
-    entry = registry.tasks.get(task["name"])
-    built = entry.build(entry.spec_class(**task))
-    model_entry = registry.models.get("mlp")
-    model = model_entry.build(model_entry.spec_class(width=width), built.input_dim, built.num_classes)
-    return model, built.target_family(**family_args)
+    task_obj, model = build_task_and_model(task, {"name": "mlp", "width": width})
+    return model, task_obj.target_family(**family_args)
 
 
 def fit_decay(sizes: list[float], normalized: np.ndarray) -> dict:

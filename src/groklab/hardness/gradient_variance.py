@@ -171,3 +171,25 @@ def brute_force_variance(model, params, family: TargetFamily, loss: str = "squar
         grads.append(np.asarray(ravel_pytree(grad)[0], np.float64))
     grads = np.stack(grads)
     return float(np.mean(np.sum((grads - grads.mean(axis=0)) ** 2, axis=1)))
+
+
+def build_task_and_model(task: dict, model: dict):
+    """The task and model objects of two spec dicts, as make_config validates them."""
+    from groklab import registry
+    from groklab.components import ensure_registered
+    from groklab.specs import build_spec
+
+    ensure_registered()
+    task_entry, model_entry = registry.tasks.get(task.get("name", "")), registry.models.get(model.get("name", ""))
+    built = task_entry.build(build_spec("task", task_entry.spec_class, task))
+    return built, model_entry.build(build_spec("model", model_entry.spec_class, model), built.input_dim,
+                                    built.num_classes)
+
+
+def class_variance(task: dict, model: dict, seed: int = 0, loss: str = "square", **family_args) -> VarianceResult:
+    """Var(H, w) over `task`'s hypothesis class at a random initialization (key `seed`) of `model`,
+    e.g. class_variance({"name": "modular-multiplication", "p": 997, "target": "standardized"},
+    {"name": "mlp", "width": 100})."""
+    task_obj, model_obj = build_task_and_model(task, model)
+    return gradient_variance(model_obj, model_obj.init(jax.random.key(seed)), task_obj.target_family(**family_args),
+                             loss)
