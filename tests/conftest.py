@@ -15,3 +15,26 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run the `groklab` command in-process: cli([...]) -> (exit code, stdout, stderr)."""
+    import sys
+
+    from groklab.cli import main
+
+    def run(args) -> tuple[int, str, str]:
+        argv = sys.argv
+        sys.argv = ["groklab", *args]
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        finally:
+            sys.argv = argv
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

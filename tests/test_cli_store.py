@@ -13,25 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from groklab import GroklabInputError
-from groklab.cli import main
 from groklab.plan import expand_grid, load_sweep
 from groklab.store import Store
 
 SMALL_PARITY = ["run", "parity", "--n", "12", "--k", "2", "--trials", "5", "--max-steps", "3000"]
-
-
-def run_cli(args, capsys) -> tuple[int, str, str]:
-    argv = sys.argv
-    sys.argv = ["groklab", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 1
-    finally:
-        sys.argv = argv
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def snapshot(root: Path) -> dict[str, float]:
@@ -61,9 +46,9 @@ def small_store(tmp_path_factory) -> Path:
     (["run", "parity-scaling", "--ns", "20,x"], "ns"),
     (["run", "modular-addition", "--p", "21"], "task.p"),
 ])
-def test_bad_input_is_one_line_naming_the_field_and_leaves_the_store_untouched(args, field, small_store, capsys):
+def test_bad_input_is_one_line_naming_the_field_and_leaves_the_store_untouched(args, field, small_store, cli):
     before = snapshot(small_store)
-    code, out, err = run_cli([*args, "--store", str(small_store)], capsys)
+    code, out, err = cli([*args, "--store", str(small_store)])
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -72,8 +57,8 @@ def test_bad_input_is_one_line_naming_the_field_and_leaves_the_store_untouched(a
     assert snapshot(small_store) == before
 
 
-def test_bad_input_does_not_create_a_missing_store(tmp_path, capsys):
-    code, _, _ = run_cli(["run", "parity", "--k", "0", "--store", str(tmp_path / "new")], capsys)
+def test_bad_input_does_not_create_a_missing_store(tmp_path, cli):
+    code, _, _ = cli(["run", "parity", "--k", "0", "--store", str(tmp_path / "new")])
     assert code == 2 and not (tmp_path / "new").exists()
 
 
@@ -86,10 +71,10 @@ def test_bad_input_does_not_create_a_missing_store(tmp_path, capsys):
     ("[task]\nname='no-such-task'\n[model]\nname='mlp'", "task.name"),
     ("[model]\nname='mlp'", "[task]"),
 ])
-def test_malformed_sweep_file(text, field, tmp_path, capsys):
+def test_malformed_sweep_file(text, field, tmp_path, cli):
     sweep = tmp_path / "bad.toml"
     sweep.write_text(text)
-    code, _, err = run_cli(["sweep", str(sweep), "--store", str(tmp_path / "s")], capsys)
+    code, _, err = cli(["sweep", str(sweep), "--store", str(tmp_path / "s")])
     assert code == 2 and len(err.strip().splitlines()) == 1 and field in err, err
     assert not (tmp_path / "s").exists()
 
@@ -103,27 +88,27 @@ def test_grid_expansion_is_the_cartesian_product(tmp_path):
     assert len({c.config_hash() for c in plan.configs}) == 4
 
 
-def test_run_json_query_and_plot(small_store, tmp_path, capsys):
-    code, out, _ = run_cli([*SMALL_PARITY, "--workers", "0", "--store", str(small_store), "--json"], capsys)
+def test_run_json_query_and_plot(small_store, tmp_path, cli):
+    code, out, _ = cli([*SMALL_PARITY, "--workers", "0", "--store", str(small_store), "--json"])
     assert code == 0
     summary = json.loads(out)
     for key in ("trials", "solved", "median_convergence_step", "convergence_steps", "trial_steps_per_second"):
         assert key in summary
     assert summary["trials"] == 5 and summary["trials_run_now"] == 0  # already in the store: no work
     assert summary["solved"] == sum(s is not None for s in summary["convergence_steps"]) >= 4
-    code, out, _ = run_cli(["query", "--store", str(small_store), "--format", "json",
+    code, out, _ = cli(["query", "--store", str(small_store), "--format", "json",
                             "SELECT count(*) AS n, count(DISTINCT trial_index) AS distinct_trials, "
-                            "min(jax_version) AS jax, min(task_version) AS tv FROM trials"], capsys)
+                            "min(jax_version) AS jax, min(task_version) AS tv FROM trials"])
     row = json.loads(out)[0]
     assert row["n"] == row["distinct_trials"] == 5 and row["jax"] and row["tv"] == "1"
-    code, out, _ = run_cli(["query", "--store", str(small_store), "--format", "csv",
-                            "SELECT trial_index, max(step) AS last FROM curves GROUP BY 1 ORDER BY 1"], capsys)
+    code, out, _ = cli(["query", "--store", str(small_store), "--format", "csv",
+                            "SELECT trial_index, max(step) AS last FROM curves GROUP BY 1 ORDER BY 1"])
     assert out.splitlines()[0].replace('"', "") == "trial_index,last" and len(out.splitlines()) == 6
-    code, _, err = run_cli(["query", "--store", str(small_store), "SELECT nope FROM trials"], capsys)
+    code, _, err = cli(["query", "--store", str(small_store), "SELECT nope FROM trials"])
     assert code == 2 and err.startswith("error: sql:")
     for kind in ("curves", "histogram"):
         png = tmp_path / f"{kind}.png"
-        code, _, _ = run_cli(["plot", kind, "--store", str(small_store), "--out", str(png)], capsys)
+        code, _, _ = cli(["plot", kind, "--store", str(small_store), "--out", str(png)])
         assert code == 0 and png.stat().st_size > 5000
 
 

@@ -2,31 +2,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from groklab import GroklabInputError
-from groklab.cli import main
 from groklab.engine import train_chunk
 from groklab.experiments.base import recipe_experiments, run_experiment
 from groklab.specs import make_config
-
-
-def run_cli(args, capsys) -> tuple[int, str, str]:
-    argv = sys.argv
-    sys.argv = ["groklab", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 1
-    finally:
-        sys.argv = argv
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_tc_distribution_is_far_from_the_geometric_law(tmp_path):
@@ -83,27 +67,27 @@ def test_hidden_progress_recipe_separates_task_from_random_labels(tmp_path):
     assert s["rho_true_at_half"] > s["rho_random_at_half"] > 0
 
 
-def test_every_recipe_has_a_cli_command_and_bad_options_fail_in_one_line(tmp_path, capsys):
+def test_every_recipe_has_a_cli_command_and_bad_options_fail_in_one_line(tmp_path, cli):
     names = {entry.name for entry in recipe_experiments()}
     assert {"tc-distribution", "init-sensitivity", "width-sweep", "polynet-grid", "exponent-elbow",
             "hidden-progress"} <= names
-    code, out, _ = run_cli(["run", "width-sweep", "--help"], capsys)
+    code, out, _ = cli(["run", "width-sweep", "--help"])
     assert code == 0 and "--widths" in out and "--trials" in out
     store = tmp_path / "untouched"
     for args, field in [(["--trials", "0"], "trials"), (["--widths", "10,x"], "widths")]:
-        code, _, err = run_cli(["run", "width-sweep", *args, "--store", str(store)], capsys)
+        code, _, err = cli(["run", "width-sweep", *args, "--store", str(store)])
         assert code == 2, err
         assert err.strip().count("\n") == 0 and field in err, err
-    code, _, err = run_cli(["run", "polynet-grid", "--batches", "1,2", "--lrs", "0.1", "--store", str(store)], capsys)
+    code, _, err = cli(["run", "polynet-grid", "--batches", "1,2", "--lrs", "0.1", "--store", str(store)])
     assert code == 2 and "lrs" in err
     assert not store.exists()
     with pytest.raises(GroklabInputError, match="experiment"):
         run_experiment("no-such-recipe", tmp_path)
 
 
-def test_recipe_cli_runs_and_prints_json(tmp_path, capsys):
-    code, out, _ = run_cli(["run", "tc-distribution", "--n", "10", "--k", "2", "--trials", "16", "--workers", "0",
-                            "--store", str(tmp_path), "--json"], capsys)
+def test_recipe_cli_runs_and_prints_json(tmp_path, cli):
+    code, out, _ = cli(["run", "tc-distribution", "--n", "10", "--k", "2", "--trials", "16", "--workers", "0",
+                            "--store", str(tmp_path), "--json"])
     assert code == 0
     summary = json.loads(out)
     assert summary["trials"] == 16 and summary["verdict"] in ("PASS", "FAIL")
