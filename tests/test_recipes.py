@@ -101,3 +101,15 @@ def test_scaling_over_n_and_k_fits_each_k(tmp_path):
     assert set(s["medians"]) == {"8,2", "12,2", "8,3", "12,3"}
     assert s["medians"]["12,3"] >= s["medians"]["12,2"]  # higher degree, slower
     assert s["verdict"] in ("PASS", "FAIL")
+
+
+def test_config_lanes_set_the_group_size_and_results_do_not_depend_on_chunking():
+    base = dict(task={"name": "parity", "n": 10, "k": 2}, model={"name": "mlp", "width": 16},
+                train={"max_steps": 600, "lanes": 4})
+    config = make_config(**base)
+    assert config.as_dict()["train"]["lanes"] == 4
+    assert "lanes" not in make_config(base["task"], base["model"]).as_dict()["train"]
+    whole = train_chunk(config, 0, range(6))
+    assert whole.lanes == 4
+    parts = [train_chunk(config, 0, [i]) for i in (5, 0)]
+    np.testing.assert_array_equal([p.convergence_step[0] for p in parts], whole.convergence_step[[5, 0]])

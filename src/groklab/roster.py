@@ -124,7 +124,7 @@ def default_optimizer(name: str) -> OptimizerName:
 
 def roster_config(name: str, n: int, k: int, *, lr: float, batch_size: int, max_steps: int, eval_every: int = 100,
                   loss: str = "hinge", init: str | None = None, model_overrides: dict | None = None,
-                  task_overrides: dict | None = None, probes: tuple[str, ...] = ()):
+                  task_overrides: dict | None = None, probes: tuple[str, ...] = (), lanes: int | None = None):
     """A TrialConfig training roster architecture `name` on online (n, k)-parity with its default optimizer.
 
     `init` replaces the weight-init scheme (uniform/gaussian/bernoulli); `model_overrides` change
@@ -138,5 +138,5 @@ def roster_config(name: str, n: int, k: int, *, lr: float, batch_size: int, max_
     model.update(model_overrides or {})
     task = {"name": "parity", "n": n, "k": k, **(task_overrides or {})}
     return make_config(task, model, loss={"name": loss}, optimizer={"name": default_optimizer(name), "lr": lr},
-                       train={"batch_size": batch_size, "max_steps": max_steps, "eval_every": eval_every},
-                       probes=list(probes))
+                       train={"batch_size": batch_size, "max_steps": max_steps, "eval_every": eval_every,
+                              "lanes": lanes}, probes=list(probes))

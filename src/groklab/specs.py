@@ -45,6 +45,9 @@ class TrainSpec(BaseModel):
     eval_every: int = Field(100, gt=0, description="steps between evaluations (the t_c resolution)")
     target_accuracy: float = Field(1.0, gt=0, le=1, description="converged at the first eval with val accuracy >= this")
     stop_on_convergence: bool = True
+    lanes: int | None = Field(None, ge=1, description="trials per compiled group; None = the backend's default "
+                              "(up to 16 on CPU, 512 on a GPU). Few-seed configs on CPU run faster with fewer lanes; "
+                              "results are bit-identical for a given lanes, whatever the chunking")
     data_seed: int | None = Field(None, ge=0, description="re-draw only the SGD data stream (batches, sample "
                                   "order): trial i keeps its init and support S but sees batches from "
                                   "(data_seed, i); None = the trial's own stream (Barak et al. Fig 2 center)")
@@ -71,7 +74,8 @@ class TrialConfig(BaseModel):
         extra = {"probes": {"names": list(self.probes)}} if self.probes else {}
         # Optional fields added after results were stored are left out at their default, so
         # configs that do not use them keep their hash (and their stored results).
-        train = self.train.model_dump(exclude={"data_seed"} if self.train.data_seed is None else set())
+        train = self.train.model_dump(exclude={name for name in ("data_seed", "lanes")
+                                               if getattr(self.train, name) is None})
         return {
             "task": self.task.model_dump(),
             "model": self.model.model_dump(),

@@ -55,6 +55,7 @@ def default_lanes(parameters_per_trial: int) -> int:
 
 def compiled_trial(config: TrialConfig, lanes: int | None = None) -> CompiledTrial:
     """One CompiledTrial per (config, lanes) and process, so later chunks reuse compiled code."""
+    lanes = lanes or config.train.lanes
     key = f"{config.config_hash()}/{lanes}"
     if key not in _compiled_cache:
         ensure_registered()
