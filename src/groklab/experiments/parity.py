@@ -23,6 +23,12 @@ def summarize(store: Store, config: TrialConfig, seed: int, trials: int) -> tupl
     summary["plateau_accuracy_at_half_tc"] = (analysis.plateau_accuracy(curves, converged, 0.5)
                                              if converged else None)
     summary["config_hash"] = config.config_hash()
+    # Claim 1's reading of Fig 1 (a plateau, then an abrupt drop): most trials converge, and the
+    # validation accuracy halfway to t_c is still near chance.
+    plateau = summary["plateau_accuracy_at_half_tc"]
+    summary["claim"] = "1: >= 80% of trials converge and mean validation accuracy at t_c/2 <= 0.55"
+    summary["verdict"] = ("PASS" if summary["success_rate"] >= 0.8 and plateau is not None and plateau <= 0.55
+                          else "FAIL")
     return summary, curves
 
 
