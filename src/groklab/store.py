@@ -192,6 +192,12 @@ class Store:
         """Columns of the trials table for these trials, ordered by trial index."""
         return self._select("trials", "trial_index", config_hash, seed, trial_indices)
 
+    def convergence_steps(self, config_hash: str, seed: int, trial_indices) -> np.ndarray:
+        """t_c of these trials ordered by trial index, -1 where a trial did not converge (the
+        convention groklab.analysis reads as unsolved)."""
+        rows = self.trials_for(config_hash, seed, trial_indices)
+        return np.where(rows["converged"].astype(bool), rows["convergence_step"], -1).astype(np.int64)
+
     def curves_for(self, config_hash: str, seed: int, trial_indices) -> dict[str, np.ndarray]:
         """Columns of the curves table for these trials, ordered by trial index and step."""
         return self._select("curves", "trial_index, step", config_hash, seed, trial_indices)

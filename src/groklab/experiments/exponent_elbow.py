@@ -65,8 +65,7 @@ def run_exponent_elbow(options: ElbowOptions, store: Store, workers, quiet) -> d
                          quiet=quiet)
     steps_by_n = {}
     for n, config in zip(ns, configs):
-        rows = store.trials_for(config.config_hash(), options.seed, range(options.trials))
-        steps_by_n[n] = np.where(rows["converged"].astype(bool), rows["convergence_step"], -1)
+        steps_by_n[n] = store.convergence_steps(config.config_hash(), options.seed, range(options.trials))
     fits = {name: analysis.fit_power_law(sorted(set(range_ns)), steps_by_n, budget=options.max_steps)
             for name, range_ns in (("small n", options.small_ns), ("large n", options.large_ns))}
     small, large = fits["small n"], fits["large n"]

@@ -79,8 +79,7 @@ def run_polynet_grid(options: PolyNetGridOptions, store: Store, workers, quiet) 
                          quiet=quiet)
     results, all_steps = {}, []
     for label, config in runs.items():
-        rows = store.trials_for(config.config_hash(), options.seed, range(options.trials))
-        steps = np.where(rows["converged"].astype(bool), rows["convergence_step"], -1)
+        steps = store.convergence_steps(config.config_hash(), options.seed, range(options.trials))
         summary = analysis.convergence_summary(steps, budget=options.max_steps)
         results[label] = {key: summary[key] for key in ("solved", "trials", "success_rate", "median_convergence_step")}
         all_steps.append(analysis.censored_steps(steps))

@@ -58,8 +58,7 @@ def run_scaling_nk(options: ScalingNKOptions, store: Store, workers, quiet) -> d
                          quiet=quiet)
     steps = {}
     for key, config in configs.items():
-        rows = store.trials_for(config.config_hash(), options.seed, range(options.trials))
-        steps[key] = np.where(rows["converged"].astype(bool), rows["convergence_step"], -1)
+        steps[key] = store.convergence_steps(config.config_hash(), options.seed, range(options.trials))
     fits, per_k = {}, {}
     for k in sorted(set(options.ks)):
         ns = [n for (n, k_) in grid if k_ == k]

@@ -65,8 +65,7 @@ def run_width_sweep(options: WidthOptions, store: Store, workers, quiet) -> dict
                          quiet=quiet)
     per_width, steps_by_width = {}, {}
     for r, config in configs.items():
-        rows = store.trials_for(config.config_hash(), options.seed, range(options.trials))
-        steps = np.where(rows["converged"].astype(bool), rows["convergence_step"], -1)
+        steps = store.convergence_steps(config.config_hash(), options.seed, range(options.trials))
         steps_by_width[r] = analysis.censored_steps(steps)
         per_width[r] = {**analysis.convergence_summary(steps, budget=options.max_steps),
                         "iqr": analysis._finite_or_none(interquartile_range(steps_by_width[r]))}
