@@ -18,7 +18,11 @@ from groklab.analysis import (
     fit_power_law,
     plateau_accuracy,
 )
-from groklab.figures import plot_convergence_histogram, plot_scaling, plot_training_curves
+from groklab.figures import (
+    plot_convergence_histogram,
+    plot_scaling,
+    plot_training_curves,
+)
 
 NS = [10, 20, 40, 80, 160]
 

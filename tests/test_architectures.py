@@ -14,7 +14,14 @@ from groklab import registry
 from groklab.components import ensure_registered
 from groklab.engine import train_chunk
 from groklab.engine.train import CONVERGED
-from groklab.models.single_neuron import activate, inf_zigzag, knots, oscillating_polynomial, sinusoidal, zigzag
+from groklab.models.single_neuron import (
+    activate,
+    inf_zigzag,
+    knots,
+    oscillating_polynomial,
+    sinusoidal,
+    zigzag,
+)
 from groklab.tasks.bits import all_sign_vectors
 
 ensure_registered()

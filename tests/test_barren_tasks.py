@@ -9,15 +9,26 @@ import numpy as np
 import pytest
 
 from groklab import GroklabInputError
+from groklab.catalog import run_experiment
+from groklab.config import make_config
 from groklab.engine import train_chunk
-from groklab.experiments.base import run_experiment
 from groklab.hardness import correlation as corr
-from groklab.specs import make_config
 from groklab.tasks.family import TargetFamily
-from groklab.tasks.high_frequency import (HighFrequencySpec, build_high_frequency, high_frequency_family,
-                                          psi_values, quadrature)
-from groklab.tasks.modular_multiplication import (ModularMultiplicationSpec, build_modular_multiplication, encode,
-                                                  modular_multiplication_family, parity_label, standardized_residue)
+from groklab.tasks.high_frequency import (
+    HighFrequencySpec,
+    build_high_frequency,
+    high_frequency_family,
+    psi_values,
+    quadrature,
+)
+from groklab.tasks.modular_multiplication import (
+    ModularMultiplicationSpec,
+    build_modular_multiplication,
+    encode,
+    modular_multiplication_family,
+    parity_label,
+    standardized_residue,
+)
 
 PRIMES = (3, 5, 13, 31, 97)
 
@@ -314,7 +325,8 @@ def test_high_frequency_training_experiment_small(tmp_path):
 
 
 def test_barren_plateau_checks_34_36_quick(tmp_path):
-    from groklab.checks import SUITES, run_suite
+    from groklab.checks.base import SUITES
+    from groklab.checks.suite import run_suite
 
     assert {"34", "35", "36"} <= {c.claim for c in SUITES["barren-plateau"]}
     results = run_suite("barren-plateau", "quick", tmp_path, workers=0, claims={"34", "36"})
@@ -329,7 +341,7 @@ def test_barren_plateau_checks_34_36_quick(tmp_path):
 
 @pytest.mark.slow
 def test_barren_plateau_check_35_quick(tmp_path):
-    from groklab.checks import run_suite
+    from groklab.checks.suite import run_suite
 
     results = run_suite("barren-plateau", "quick", tmp_path, workers=0, claims={"35"})
     real = [r for r in results if "sawtooth" in r.setting]

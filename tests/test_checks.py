@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from groklab import GroklabInputError
-from groklab.checks import SUITES, run_suite
+from groklab.checks.base import SUITES
+from groklab.checks.suite import run_suite
 
 
 def test_quick_checks_pass_with_their_measured_numbers(tmp_path):

@@ -4,7 +4,11 @@ from __future__ import annotations
 import pytest
 
 from groklab.experiments.parity import run_parity
-from groklab.experiments.parity_scaling import EXPONENT_RANGE, run_parity_scaling, scaling_configs
+from groklab.experiments.parity_scaling import (
+    EXPONENT_RANGE,
+    run_parity_scaling,
+    scaling_configs,
+)
 from groklab.store import Store
 
 TRIALS = 32

@@ -9,11 +9,17 @@ import json
 
 import pytest
 
+from groklab.catalog import run_experiment
 from groklab.errors import GroklabInputError
-from groklab.experiments.base import run_experiment
-from groklab.experiments.finite_sample import (FAILS_TO_GENERALIZE, FAILS_TO_TRAIN, GROKKING, NO_GAP, SMALL_GAP,
-                                               classify)
-from groklab.experiments.noisy_parity import noise_amplification
+from groklab.papers.hidden_progress.recipes.finite_sample import (
+    FAILS_TO_GENERALIZE,
+    FAILS_TO_TRAIN,
+    GROKKING,
+    NO_GAP,
+    SMALL_GAP,
+    classify,
+)
+from groklab.papers.hidden_progress.recipes.noisy_parity import noise_amplification
 from groklab.store import Store
 
 
@@ -118,7 +124,7 @@ def test_noisy_parity_reaches_95_percent_noiseless_accuracy(tmp_path):
 @pytest.mark.slow
 def test_quick_checks_for_claims_16_and_17_pass(tmp_path):
     """The spec's own check points at quick scale (about 2 minutes on 2 cores)."""
-    from groklab.checks import run_suite
+    from groklab.checks.suite import run_suite
 
     results = run_suite("hidden-progress", "quick", tmp_path, workers=0, claims={"16", "17"})
     assert [r.claim for r in results] == ["16", "16", "16", "17"]

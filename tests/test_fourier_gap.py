@@ -10,12 +10,21 @@ import numpy as np
 import pytest
 
 from groklab import GroklabInputError, make_config, registry
+from groklab.catalog import run_experiment
 from groklab.components import ensure_registered
 from groklab.engine import train_chunk
 from groklab.engine.keys import trial_keys
-from groklab.experiments.base import run_experiment
-from groklab.probes.fourier import fourier_gap, fourier_gap_jax, sign_vectors, walsh_hadamard
-from groklab.probes.fourier_gap_probe import fourier_gap_probe, population_gradients, unit_gap_statistics
+from groklab.probes.fourier import (
+    fourier_gap,
+    fourier_gap_jax,
+    sign_vectors,
+    walsh_hadamard,
+)
+from groklab.probes.fourier_gap_probe import (
+    fourier_gap_probe,
+    population_gradients,
+    unit_gap_statistics,
+)
 from groklab.probes.population_gradient import recover_support, support_gap
 
 ensure_registered()
@@ -182,7 +191,11 @@ def test_small_experiment_numbers(small_run):
 def test_small_experiment_init_statistics_are_the_trials_step_zero(small_run):
     """Part (a) uses the engine's keys: its first inits are exactly the SGD trials' starting points."""
     root, options, s = small_run
-    from groklab.experiments.fourier_gap import FourierGapOptions, gaps_at_init, sinusoidal_config
+    from groklab.papers.hidden_progress.recipes.fourier_gap import (
+        FourierGapOptions,
+        gaps_at_init,
+        sinusoidal_config,
+    )
 
     config = sinusoidal_config(FourierGapOptions(**options))
     at_init = gaps_at_init(config, 0, options["trials"])
@@ -192,7 +205,7 @@ def test_small_experiment_init_statistics_are_the_trials_step_zero(small_run):
 
 @pytest.mark.slow
 def test_claim_10_quick_check(tmp_path):
-    from groklab.checks import SUITES
+    from groklab.checks.base import SUITES
 
     check = next(c for c in SUITES["hidden-progress"] if c.claim == "10")
     rows = check.run("quick", tmp_path, 0)

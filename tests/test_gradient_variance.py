@@ -7,12 +7,16 @@ import numpy as np
 import pytest
 
 from groklab import GroklabInputError, make_config
+from groklab.catalog import run_experiment
 from groklab.components import ensure_registered
 from groklab.engine import train_chunk
 from groklab.engine.keys import trial_keys
 from groklab.engine.train import compiled_trial
-from groklab.experiments.base import run_experiment
-from groklab.hardness.gradient_variance import brute_force_variance, build_task_and_model, gradient_variance
+from groklab.hardness.gradient_variance import (
+    brute_force_variance,
+    build_task_and_model,
+    gradient_variance,
+)
 from groklab.store import Store
 
 ensure_registered()

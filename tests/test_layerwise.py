@@ -7,12 +7,16 @@ import numpy as np
 import pytest
 
 from groklab import GroklabInputError
+from groklab.catalog import run_experiment
+from groklab.config import make_config
 from groklab.engine import train_chunk
-from groklab.experiments.base import run_experiment
-from groklab.experiments.layerwise import LayerwiseOptions, population_label_gradient, sequential_greedy_accuracy
 from groklab.models.deep_mlp import DeepMLP, DeepMLPSpec
+from groklab.papers.hidden_progress.recipes.layerwise import (
+    LayerwiseOptions,
+    population_label_gradient,
+    sequential_greedy_accuracy,
+)
 from groklab.probes.fourier import subset_levels, walsh_hadamard
-from groklab.specs import make_config
 from groklab.tasks.bits import all_sign_vectors
 
 SUPPORT_4 = (1, 4, 6, 8)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from groklab import GroklabInputError
+from groklab.catalog import recipe_experiments, run_experiment
+from groklab.config import make_config
 from groklab.engine import train_chunk
-from groklab.experiments.base import recipe_experiments, run_experiment
-from groklab.specs import make_config
 
 
 def test_tc_distribution_is_far_from_the_geometric_law(tmp_path):

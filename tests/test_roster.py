@@ -10,13 +10,25 @@ import numpy as np
 import pytest
 
 from groklab import GroklabInputError, registry
+from groklab.catalog import build_options, run_experiment
 from groklab.components import ensure_registered
 from groklab.engine import train_chunk
 from groklab.engine.train import CONVERGED
-from groklab.experiments.base import build_options, run_experiment
-from groklab.experiments.robustness_grid import AXES, full_grid, grid_axes, sample_grid
-from groklab.roster import (LESS_ROBUST, ROBUST, ROSTER, default_optimizer, parse_roster_names, roster_config,
-                            roster_model)
+from groklab.papers.hidden_progress.recipes.robustness_grid import (
+    AXES,
+    full_grid,
+    grid_axes,
+    sample_grid,
+)
+from groklab.papers.hidden_progress.roster import (
+    LESS_ROBUST,
+    ROBUST,
+    ROSTER,
+    default_optimizer,
+    parse_roster_names,
+    roster_config,
+    roster_model,
+)
 from groklab.tasks.bits import random_signs
 
 ensure_registered()

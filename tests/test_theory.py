@@ -5,7 +5,7 @@ import jax
 import numpy as np
 import pytest
 
-from groklab import theory as T
+from groklab.papers.hidden_progress import theory as T
 from groklab.probes.kernel_baseline import random_feature_accuracy
 
 
@@ -62,7 +62,7 @@ def test_one_step_features_recover_support():
 
 
 def test_registered_checks_quick(tmp_path: Path):
-    import groklab.checks.hidden_progress_theory  # noqa: F401
+    import groklab.papers.hidden_progress.checks.claims_12_13_19_theory  # noqa: F401
     from groklab.checks.base import SUITES
 
     checks = {c.claim: c for c in SUITES["hidden-progress"] if c.claim in ("12", "13", "19")}

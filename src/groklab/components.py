@@ -1,4 +1,5 @@
-"""Imports every module that registers a component, so the registries are complete."""
+"""Imports every module that registers a component (task, model, loss, optimizer, probe), so the
+component registries are complete. Recipes and checks are loaded by `groklab.catalog`."""
 from __future__ import annotations
 
 _done = False
@@ -8,7 +9,6 @@ def ensure_registered() -> None:
     global _done
     if _done:
         return
-    import groklab.experiments  # noqa: F401
     import groklab.losses  # noqa: F401
     import groklab.models  # noqa: F401
     import groklab.optimizers  # noqa: F401

@@ -6,13 +6,15 @@ killed one resumes with every trial exactly once, whatever chunk size either run
 from __future__ import annotations
 
 import itertools
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tomllib
+
+from groklab.config import make_config
 from groklab.errors import GroklabInputError
-from groklab.specs import TrialConfig, make_config
+from groklab.specs import TrialConfig
 
 SECTIONS = ("task", "model", "loss", "optimizer", "train", "probes")
 TOP_LEVEL = {"name", "seed", "trials", "chunk_size", *SECTIONS}

@@ -1,4 +1,5 @@
-"""Frozen, validated specs: hyper-parameters only, never learned state.
+"""Frozen, validated specs: hyper-parameters only, never learned state. Plain data at the bottom of
+the import graph: this module imports no component (assembly is `groklab.config.make_config`).
 
 A `TrialConfig` is everything that defines a trial except its seed and trial index. Its hash keys
 results in the store; two configs with equal hashes train identically.
@@ -11,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from groklab import defaults
 from groklab.errors import GroklabInputError
 
 
@@ -22,12 +24,12 @@ class Spec(BaseModel):
 
 
 class LossSpec(Spec):
-    name: Literal["hinge", "square", "logistic", "correlation", "cross-entropy"] = "hinge"
+    name: Literal["hinge", "square", "logistic", "correlation", "cross-entropy"] = defaults.LOSS
 
 
 class OptimizerSpec(Spec):
-    name: Literal["sgd", "adam", "adamw"] = "sgd"
-    lr: float = Field(0.1, gt=0, description="learning rate eta")
+    name: Literal["sgd", "adam", "adamw"] = defaults.OPTIMIZER
+    lr: float = Field(defaults.LEARNING_RATE, gt=0, description="learning rate eta")
     weight_decay: float = Field(0.0, ge=0, description="lambda; see weight_decay_mode")
     # 'decoupled': theta <- (1 - lambda) theta - eta grad   (Barak et al. eq. 1; AdamW's convention)
     # 'l2':        theta <- theta - eta (grad + lambda theta) (PyTorch SGD weight_decay)
@@ -40,9 +42,9 @@ class OptimizerSpec(Spec):
 
 class TrainSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    batch_size: int | None = Field(32, gt=0, description="None = full batch (finite tasks only)")
-    max_steps: int = Field(20_000, gt=0, description="step budget per trial")
-    eval_every: int = Field(100, gt=0, description="steps between evaluations (the t_c resolution)")
+    batch_size: int | None = Field(defaults.BATCH_SIZE, gt=0, description="None = full batch (finite tasks only)")
+    max_steps: int = Field(defaults.MAX_STEPS, gt=0, description="step budget per trial")
+    eval_every: int = Field(defaults.EVAL_EVERY, gt=0, description="steps between evaluations (the t_c resolution)")
     target_accuracy: float = Field(1.0, gt=0, le=1, description="converged at the first eval with val accuracy >= this")
     stop_on_convergence: bool = True
     lanes: int | None = Field(None, ge=1, description="trials per compiled group; None = the backend's default "
@@ -74,8 +76,9 @@ class TrialConfig(BaseModel):
         extra = {"probes": {"names": list(self.probes)}} if self.probes else {}
         # Optional fields added after results were stored are left out at their default, so
         # configs that do not use them keep their hash (and their stored results).
-        train = self.train.model_dump(exclude={name for name in ("data_seed", "lanes")
-                                               if getattr(self.train, name) is None})
+        unset = {name for name, value in (("data_seed", self.train.data_seed), ("lanes", self.train.lanes))
+                 if value is None}
+        train = self.train.model_dump(exclude=unset)
         return {
             "task": self.task.model_dump(),
             "model": self.model.model_dump(),
@@ -118,56 +121,3 @@ def build_spec(section: str, spec_class: type, values: dict[str, Any]):
         return spec_class(**values)
     except ValidationError as err:
         raise GroklabInputError(_first_error_line(err, section, spec_class)) from None
-
-
-def make_config(task: dict, model: dict, loss: dict | None = None, optimizer: dict | None = None,
-                train: dict | None = None, probes: list[str] | tuple[str, ...] = ()) -> TrialConfig:
-    """Build and cross-validate a TrialConfig from plain dicts (as read from a sweep file or CLI)."""
-    from groklab import registry
-    from groklab.components import ensure_registered
-
-    ensure_registered()
-    task_entry = registry.tasks.get(task.get("name", ""))
-    model_entry = registry.models.get(model.get("name", ""))
-    task_spec = build_spec("task", task_entry.spec_class, task)
-    model_spec = build_spec("model", model_entry.spec_class, model)
-    loss_spec = build_spec("loss", LossSpec, loss or {"name": task_entry.spec_class.default_loss})
-    opt_spec = build_spec("optimizer", OptimizerSpec, optimizer or {})
-    train_spec = build_spec("train", TrainSpec, train or {})
-    if isinstance(probes, dict):  # sweep files write [probes] names = [...]
-        probes = probes.get("names", [])
-    if isinstance(probes, str) or not all(isinstance(p, str) for p in probes):
-        raise GroklabInputError(f"probes: expected a list of probe names (got {probes!r})")
-    for name in probes:
-        registry.probes.get(name)
-    config = TrialConfig(task=task_spec, model=model_spec, loss=loss_spec, optimizer=opt_spec, train=train_spec,
-                         probes=tuple(dict.fromkeys(probes)))
-    check_compatible(config)
-    return config
-
-
-def check_compatible(config: TrialConfig) -> None:
-    """Cross-field checks that no single spec can make on its own."""
-    from groklab import registry
-
-    task = registry.tasks.get(config.task.name).build(config.task)
-    classification = task.num_classes > 1
-    if classification and config.loss.name != "cross-entropy":
-        raise GroklabInputError(f"loss.name: {config.task.name} is {task.num_classes}-way classification; use 'cross-entropy'")
-    if not classification and config.loss.name == "cross-entropy":
-        raise GroklabInputError(f"loss.name: {config.task.name} has +-1 labels; use hinge, square, logistic or correlation")
-    if getattr(task, "regression", False) and config.loss.name != "square":
-        raise GroklabInputError(f"loss.name: {config.task.name} has real-valued targets; use 'square'")
-    if config.train.batch_size is None and task.train_size is None:
-        raise GroklabInputError(f"train.batch_size: full batch needs a finite training set; {config.task.name} is online")
-    # Probes that only fit some tasks or models carry a `check(task, model)`; run it before any work.
-    for name in config.probes:
-        probe = registry.probes.get(name).build(None)
-        if getattr(probe, "check", None) is not None:
-            model = registry.models.get(config.model.name).build(config.model, task.input_dim, task.num_classes)
-            probe.check(task, model)
-    # Optimizer combinations that only the builder rejects (Adam with decoupled decay) fail here,
-    # before any work starts, rather than in a worker.
-    from groklab.optimizers import build_optimizer
-
-    build_optimizer(config.optimizer)

@@ -58,7 +58,7 @@ class CompiledTrial:
         count = y.shape[0]
         # Real-valued targets (task.regression) have no accuracy: NaN is recorded and never converges,
         # so such trials run their whole budget and are read through val_loss (the test MSE).
-        correct = jnp.nan if getattr(self.task, "regression", False) else accuracy(out, y) * count
+        correct = jnp.nan if self.task.regression else accuracy(out, y) * count
         metrics = {"val_correct": correct, "val_loss_sum": self.loss(out, y) * count}
         if part == 0:
             leaves = jax.tree.leaves(params)
@@ -68,7 +68,7 @@ class CompiledTrial:
             train = self.task.train_set(task_state)
             if train is not None:
                 out_train = self.model.apply(params, train[0])
-                metrics["train_accuracy"] = (jnp.nan if getattr(self.task, "regression", False)
+                metrics["train_accuracy"] = (jnp.nan if self.task.regression
                                              else accuracy(out_train, train[1]))
                 metrics["train_set_loss"] = self.loss(out_train, train[1])
         return metrics

@@ -9,6 +9,8 @@ chunk-mates, the chunk size or the worker.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -18,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from groklab import registry
-from groklab.components import ensure_registered
+from groklab.config import build_components
 from groklab.engine.compiled import CompiledTrial
 from groklab.engine.keys import trial_keys
 from groklab.losses import loss_fn
@@ -53,17 +55,37 @@ def default_lanes(parameters_per_trial: int) -> int:
     return lanes
 
 
-def compiled_trial(config: TrialConfig, lanes: int | None = None) -> CompiledTrial:
-    """One CompiledTrial per (config, lanes) and process, so later chunks reuse compiled code."""
+def resolve_lanes(config: TrialConfig, lanes: int | None = None) -> int:
+    """The group size a config trains with here: `lanes`, else `train.lanes`, else the backend's
+    default for the model's parameter count (a shape-only evaluation: no arithmetic)."""
     lanes = lanes or config.train.lanes
-    key = f"{config.config_hash()}/{lanes}"
+    if lanes is not None:
+        return lanes
+    _, model = build_components(config)
+    shapes = jax.eval_shape(model.init, jax.random.key(0))
+    return default_lanes(sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(shapes)))
+
+
+# What the compiled functions depend on. The budget, the convergence rule and the data seed are not
+# among them (they are read on the host or enter as keys), so configs differing only in those
+# share one compiled program instead of tracing and compiling it again.
+HOST_ONLY_TRAIN_FIELDS = ("max_steps", "target_accuracy", "stop_on_convergence", "data_seed", "lanes")
+
+
+def program_key(config: TrialConfig, lanes: int) -> str:
+    spec = config.as_dict()
+    spec["train"] = {key: value for key, value in spec["train"].items() if key not in HOST_ONLY_TRAIN_FIELDS}
+    blob = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    return f"{hashlib.sha256(blob.encode()).hexdigest()[:16]}/{lanes}"
+
+
+def compiled_trial(config: TrialConfig, lanes: int | None = None) -> CompiledTrial:
+    """One CompiledTrial per compiled program and process, so later chunks (and configs that differ
+    only in host-side settings) reuse compiled code."""
+    lanes = resolve_lanes(config, lanes)
+    key = program_key(config, lanes)
     if key not in _compiled_cache:
-        ensure_registered()
-        task = registry.tasks.get(config.task.name).build(config.task)
-        model = registry.models.get(config.model.name).build(config.model, task.input_dim, task.num_classes)
-        if lanes is None:
-            shapes = jax.eval_shape(model.init, jax.random.key(0))
-            lanes = default_lanes(sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(shapes)))
+        task, model = build_components(config)
         _compiled_cache[key] = CompiledTrial(
             task=task, model=model, loss=loss_fn(config.loss.name), optimizer=build_optimizer(config.optimizer),
             batch_size=config.train.batch_size, steps_per_block=config.train.eval_every, lanes=lanes,

@@ -1,6 +1,2 @@
-"""Registered experiments. Every module in this package is imported, so adding a file registers it."""
-import importlib
-import pkgutil
-
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
+"""Generic experiments (any task): single-config parity runs, t_c scaling in n, modular addition.
+Loaded by `groklab.catalog`; each paper's recipes live in `groklab.papers.<paper>.recipes`."""

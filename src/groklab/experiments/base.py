@@ -1,26 +1,28 @@
-"""Recipe experiments: `groklab run NAME` for every registered experiment with an options class.
+"""What a recipe is made of: an options class and a `run(options, store, workers, quiet) -> summary`.
 
-An experiment is a function `run(options, store, workers, quiet) -> dict` registered with
-`@experiment(name, OptionsClass, description)`. Its options are a frozen pydantic model whose
-defaults are the quick CPU recipe (paper scale through larger values); the CLI builds one command
-per experiment from those fields, so a new experiment needs no CLI code. The returned summary is
-JSON-serializable and holds at least:
+A recipe is registered with `@experiment(name, OptionsClass, description)`. Its options are a
+frozen pydantic model whose defaults are the quick CPU recipe (paper scale through larger values);
+the CLI builds one command per recipe from those fields (`groklab.catalog`), so a new recipe needs
+no CLI code. The returned summary is JSON-serializable and holds at least:
 
 - "claim": what the experiment tests (spec claim numbers),
-- "verdict": "PASS", "FAIL" or "n/a",
+- "verdict": "PASS", "FAIL" or "INFO" (INFO: numbers reported without a threshold),
 - "figures": the paths of the figures it wrote,
 
 plus its measured numbers.
+
+The baseline's options (width, batch, learning rate, budget, evaluation cadence) are declared once
+here, as small mixins whose defaults come from `groklab.defaults`; a recipe inherits the ones it
+uses and overrides a default only with a comment naming its source.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from groklab import registry
-from groklab.errors import GroklabInputError
+from groklab import defaults, registry
 from groklab.store import Store
 
 ExperimentFn = Callable[..., dict]
@@ -30,7 +32,38 @@ class ExperimentOptions(BaseModel):
     """Base of every experiment's options: frozen, unknown fields rejected."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    seed: int = Field(0, ge=0, description="base seed; trial i of a config uses keys from (seed, i)")
+    seed: int = Field(defaults.SEED, ge=0, description="base seed; trial i of a config uses keys from (seed, i)")
+
+
+class ParityOptions(ExperimentOptions):
+    n: int = Field(defaults.PARITY_N, gt=0, description="input dimension n")
+    k: int = Field(defaults.PARITY_K, gt=0, description="parity degree k = |S|")
+
+
+class WidthOption(ExperimentOptions):
+    width: int = Field(defaults.WIDTH, gt=0, description="hidden units r of the ReLU MLP")
+
+
+class SGDOptions(ExperimentOptions):
+    batch: int = Field(defaults.BATCH_SIZE, gt=0, description="batch size B")
+    lr: float = Field(defaults.LEARNING_RATE, gt=0, description="SGD learning rate eta (constant)")
+
+
+class BudgetOptions(ExperimentOptions):
+    max_steps: int = Field(defaults.MAX_STEPS, gt=0, description="step budget per trial")
+    eval_every: int = Field(defaults.EVAL_EVERY, gt=0, description="steps between evaluations (the t_c resolution)")
+
+
+class BaselineOptions(ParityOptions, WidthOption, SGDOptions, BudgetOptions):
+    """Every option of the baseline: (n,k)-parity, ReLU MLP, online SGD, budget and cadence."""
+
+
+def baseline_train(options: BudgetOptions, **overrides) -> dict:
+    """The [train] section of a config from a recipe's budget options (plus any overrides)."""
+    values = {"max_steps": options.max_steps, "eval_every": options.eval_every}
+    if isinstance(options, SGDOptions):
+        values["batch_size"] = options.batch
+    return {**values, **overrides}
 
 
 def experiment(name: str, options: type[ExperimentOptions], description: str, version: str = "1"):
@@ -43,40 +76,7 @@ def experiment(name: str, options: type[ExperimentOptions], description: str, ve
     return decorate
 
 
-def recipe_experiments() -> list:
-    """Registered experiments driven by an options class (the CLI makes a command for each)."""
-    from groklab.components import ensure_registered
-
-    ensure_registered()
-    return [e for e in registry.experiments if isinstance(e.spec_class, type)
-            and issubclass(e.spec_class, ExperimentOptions)]
-
-
-def build_options(name: str, values: dict) -> ExperimentOptions:
-    """Validate `values` into experiment `name`'s options; bad input is one line naming the field."""
-    from groklab.specs import build_spec
-
-    entry = registry.experiments.get(name)
-    return build_spec(name, entry.spec_class, values)
-
-
-def run_experiment(name: str, store: Store | Path | str, workers: int | None = None, quiet: bool = True,
-                   **values) -> dict:
-    """Run a registered recipe experiment from plain option values (the Python API of `groklab run`)."""
-    options = build_options(name, values)
-    store = store if isinstance(store, Store) else Store(store)
-    summary = registry.experiments.get(name).build(options, store, workers, quiet)
-    summary.setdefault("experiment", name)
-    summary.setdefault("options", options.model_dump(mode="json"))
-    summary.setdefault("store", str(store.root))
-    return summary
-
-
 def figure_dir(store: Store) -> Path:
     path = store.root / "figures"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-__all__ = ["ExperimentOptions", "experiment", "recipe_experiments", "build_options", "run_experiment",
-           "figure_dir", "ValidationError", "GroklabInputError"]

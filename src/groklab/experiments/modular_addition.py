@@ -1,10 +1,14 @@
 """Modular addition through the same engine (generality check; full treatment in a later issue)."""
 from __future__ import annotations
 
-from groklab import analysis, figures, registry
+from pydantic import Field
+
+from groklab import analysis, figures
+from groklab.config import make_config
+from groklab.experiments.base import ExperimentOptions, experiment
 from groklab.plan import Plan
 from groklab.runner import execute_plan
-from groklab.specs import TrialConfig, make_config
+from groklab.specs import TrialConfig
 from groklab.store import Store
 
 
@@ -43,6 +47,23 @@ def run_modular_addition(config: TrialConfig, seed: int, trials: int, store: Sto
     return summary
 
 
-registry.experiments.register("modular-addition", version="1", spec_class=TrialConfig,
-                              description="(a+b) mod p classification, full-batch AdamW (engine generality)")(
-    run_modular_addition)
+class ModularAdditionOptions(ExperimentOptions):
+    """Defaults: the calibrated quick recipe of `modular_addition_config` (p = 23)."""
+
+    p: int = Field(23, gt=1, description="prime modulus")
+    train_fraction: float = Field(0.5, gt=0, lt=1, description="fraction of the p^2 pairs trained on")
+    width: int = Field(256, gt=0, description="hidden units of the quadratic MLP")
+    lr: float = Field(5e-3, gt=0, description="AdamW learning rate")
+    weight_decay: float = Field(3.0, ge=0, description="AdamW decoupled weight decay")
+    b2: float = Field(0.98, ge=0, lt=1, description="AdamW second-moment decay (0.999 stalls generalization)")
+    trials: int = Field(8, gt=0, description="trials (seeds)")
+    max_steps: int = Field(2000, gt=0, description="full-batch steps per trial")
+    eval_every: int = Field(100, gt=0, description="steps between evaluations")
+
+
+@experiment("modular-addition", ModularAdditionOptions, "(a+b) mod p classification with full-batch AdamW on a "
+            "quadratic MLP, target 99% test accuracy (engine generality)")
+def run_modular_addition_recipe(options: ModularAdditionOptions, store: Store, workers, quiet) -> dict:
+    config = modular_addition_config(options.p, options.train_fraction, options.width, options.lr,
+                                     options.weight_decay, options.b2, options.max_steps, options.eval_every)
+    return run_modular_addition(config, options.seed, options.trials, store, workers, quiet=quiet)

@@ -1,9 +1,15 @@
 """Single-config sparse-parity runs: t_c statistics, plateau check and figures (Barak et al. Fig 1)."""
 from __future__ import annotations
 
-import numpy as np
+from typing import Literal
 
-from groklab import analysis, figures, registry
+import numpy as np
+from pydantic import Field
+
+from groklab import analysis, defaults, figures
+from groklab.config import make_config
+from groklab.experiments.base import BaselineOptions, experiment
+from groklab.models.init import Scheme
 from groklab.plan import Plan
 from groklab.runner import execute_plan
 from groklab.specs import TrialConfig
@@ -43,7 +49,7 @@ def run_parity(config: TrialConfig, seed: int, trials: int, store: Store, worker
     summary["wall_seconds"] = round(stats["wall_seconds"], 3)
     fig_dir = store.root / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
-    tag = f"{config.task.name}-n{getattr(config.task, 'n', '')}-k{getattr(config.task, 'k', '')}-{config.config_hash()[:8]}"
+    tag = f"{config.task.name}-n{config.task.n}-k{config.task.k}-{config.config_hash()[:8]}"
     summary["figures"] = [
         str(figures.plot_training_curves(curves, fig_dir / f"{tag}-curves.png", title=_title(config))),
         str(figures.plot_convergence_histogram(summary["convergence_steps"], fig_dir / f"{tag}-tc-hist.png",
@@ -59,5 +65,36 @@ def _title(config: TrialConfig) -> str:
             f"B={config.train.batch_size}, {config.loss.name}")
 
 
-registry.experiments.register("parity", version="1", spec_class=TrialConfig,
-                              description="E trials of one (n,k)-parity config: t_c stats, curves, histogram")(run_parity)
+class ParityRunOptions(BaselineOptions):
+    trials: int = Field(32, gt=0, description="number of trials E (trial indices 0..E-1)")
+    loss: Literal["hinge", "square", "logistic", "correlation"] = Field(defaults.LOSS, description="training loss")
+    optimizer: Literal["sgd", "adam", "adamw"] = Field(defaults.OPTIMIZER, description="optimizer (lr: --lr)")
+    weight_decay: float = Field(0.0, ge=0, description="weight decay lambda (decoupled, Barak et al. eq. 1)")
+    activation: Literal["relu", "power"] = Field(defaults.ACTIVATION, description="relu | power (z^degree)")
+    degree: int = Field(2, ge=1, description="k of the z^k activation")
+    init: Scheme = Field(defaults.INIT, description="uniform (Xavier) | gaussian (Kaiming) | bernoulli | sign")
+    init_scale: float = Field(1.0, gt=0, description="multiplies every initial weight")
+    samples: int | None = Field(None, gt=0, description="finite training set size m (default: online)")
+    label_noise: float = Field(0.0, ge=0, lt=0.5, description="probability q a training label is flipped")
+    disjoint: bool = Field(False, description="one support coordinate per block of n/k")
+    probes: tuple[str, ...] = Field((), description="registered probes recorded at every evaluation, "
+                                    "e.g. hidden-progress")
+    chunk_size: int | None = Field(None, gt=0, description="trials per chunk (default: sized to the workers; "
+                                   "results do not depend on it)")
+
+    def config(self) -> TrialConfig:
+        return make_config(
+            {"name": "parity", "n": self.n, "k": self.k, "samples": self.samples, "label_noise": self.label_noise,
+             "disjoint": self.disjoint},
+            {"name": "mlp", "width": self.width, "activation": self.activation, "degree": self.degree,
+             "init": self.init, "init_scale": self.init_scale},
+            loss={"name": self.loss},
+            optimizer={"name": self.optimizer, "lr": self.lr, "weight_decay": self.weight_decay},
+            train={"batch_size": self.batch, "max_steps": self.max_steps, "eval_every": self.eval_every},
+            probes=self.probes)
+
+
+@experiment("parity", ParityRunOptions, "E trials of one (n,k)-parity config: t_c statistics, curves, histogram "
+            "and claim 1's verdict")
+def run_parity_recipe(options: ParityRunOptions, store: Store, workers, quiet) -> dict:
+    return run_parity(options.config(), options.seed, options.trials, store, workers, options.chunk_size, quiet)

@@ -43,8 +43,12 @@ from groklab import registry
 from groklab.errors import GroklabInputError
 from groklab.models.mlp import MLP
 from groklab.models.single_neuron import SingleNeuron
-from groklab.probes.base import ProbeSpec
-from groklab.probes.fourier import fourier_gap_jax, support_neighbour_coefficients_jax, walsh_hadamard_jax
+from groklab.probes.base import MeasurementProbe, ProbeSpec
+from groklab.probes.fourier import (
+    fourier_gap_jax,
+    support_neighbour_coefficients_jax,
+    walsh_hadamard_jax,
+)
 from groklab.probes.population_gradient import support_gap
 from groklab.tasks.bits import all_sign_vectors
 from groklab.tasks.parity import SparseParity
@@ -129,9 +133,7 @@ def fourier_gap_probe(model, task, params, init_params, task_state) -> dict:
     }
 
 
-fourier_gap_probe.check = check_supported  # make_config runs it before any work (specs.check_compatible)
-
 registry.probes.register("fourier-gap", version="1", spec_class=ProbeSpec,
                          description="exact population correlation gradient per hidden unit by enumeration "
                                      "(parity, n <= 16): support gap, Def 1 gamma / max (k+1)-coefficient")(
-    lambda spec: fourier_gap_probe)
+    lambda spec: MeasurementProbe(fourier_gap_probe, check_supported))

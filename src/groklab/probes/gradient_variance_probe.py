@@ -19,21 +19,25 @@ from jax.flatten_util import ravel_pytree
 from groklab import registry
 from groklab.errors import GroklabInputError
 from groklab.hardness.gradient_variance import loss_derivative
-from groklab.probes.base import ProbeSpec
+from groklab.probes.base import MeasurementProbe, ProbeSpec
+from groklab.protocols import HasTargetFamily
 
 MAX_FLOATS = 2**24  # per trial: the (N, P) Jacobian and the (H, N[, C]) residuals each stay below 64 MB
 
-_families: dict[int, object] = {}
+# Keyed by the task's frozen spec (hashable, compared by value): equal specs have equal classes.
+# Never by id(task): CPython reuses the id of a freed object, so a later config could silently be
+# measured against an earlier config's class.
+_families: dict[object, object] = {}
 
 
 def _family(task):
-    if id(task) not in _families:
-        _families[id(task)] = task.target_family()
-    return _families[id(task)]
+    if task.spec not in _families:
+        _families[task.spec] = task.target_family()
+    return _families[task.spec]
 
 
 def check_supported(task, model) -> None:
-    if not hasattr(task, "target_family"):
+    if not isinstance(task, HasTargetFamily):
         raise GroklabInputError(f"probes: gradient-variance needs a task with a hypothesis class "
                                 f"(target_family); {task.spec.name} has none")
     family = _family(task)
@@ -69,9 +73,7 @@ def gradient_variance_probe(model, task, params, init_params, task_state) -> dic
     return {"gradient_variance": variance, "gradient_variance_normalized": variance / grad_norm_sq}
 
 
-gradient_variance_probe.check = check_supported  # run by make_config before any work
-
 registry.probes.register("gradient-variance", version="1", spec_class=ProbeSpec,
                          description="Var over the task's hypothesis class of the loss gradient (square loss / "
                                      "cross-entropy), raw and normalized by E||grad f||^2")(
-    lambda spec: gradient_variance_probe)
+    lambda spec: MeasurementProbe(gradient_variance_probe, check_supported))

@@ -9,7 +9,9 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from groklab import registry
-from groklab.probes.base import ProbeSpec
+from groklab.errors import GroklabInputError
+from groklab.probes.base import MeasurementProbe, ProbeSpec
+from groklab.protocols import HasFirstLayer
 
 
 def hidden_progress(model, task, params, init_params, task_state) -> dict:
@@ -24,6 +26,12 @@ def hidden_progress(model, task, params, init_params, task_state) -> dict:
     return out
 
 
+def check_supported(task, model) -> None:
+    if not isinstance(model, HasFirstLayer):
+        raise GroklabInputError(f"probes: hidden-progress needs a model with a first-layer weight matrix; "
+                                f"{model.spec.name} has none")
+
+
 registry.probes.register("hidden-progress", version="1", spec_class=ProbeSpec,
                          description="rho = ||W_t - W_0||_inf of the first layer; relevant vs irrelevant movement")(
-    lambda spec: hidden_progress)
+    lambda spec: MeasurementProbe(hidden_progress, check_supported))

@@ -38,6 +38,7 @@ class ModularAddition:
         p = spec.p
         self.input_dim = 2 * p
         self.num_classes = p
+        self.regression = False  # class labels, scored by accuracy
         self.train_size = max(1, round(spec.train_fraction * p * p))
         self.test_size = p * p - self.train_size
 

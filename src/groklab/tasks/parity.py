@@ -51,6 +51,7 @@ class SparseParity:
         self.spec = spec
         self.input_dim = spec.n
         self.num_classes = 1
+        self.regression = False  # +-1 labels, scored by accuracy
         self.train_size = spec.samples
         self.exact_eval = spec.n <= spec.exact_eval_max_n
 

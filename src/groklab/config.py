@@ -1,0 +1,116 @@
+"""Assembly: plain dicts -> a validated, cross-checked `TrialConfig`, before any work starts.
+
+Above the components in the import graph (specs at the bottom, then tasks, models, losses,
+optimizers and probes, then this). Everything a worker would build is built or shape-evaluated
+here, in the calling process, so bad input fails with one `GroklabInputError` line naming the
+field instead of failing later inside a worker.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from groklab import registry
+from groklab.errors import GroklabInputError
+from groklab.specs import LossSpec, OptimizerSpec, TrainSpec, TrialConfig, build_spec
+
+if TYPE_CHECKING:
+    from groklab.protocols import Model, Task
+
+# Components (and so JAX) are imported inside the functions: `import groklab` must not load JAX
+# before `groklab.runtime.configure_process` has set XLA's flags.
+
+
+def make_config(task: dict, model: dict, loss: dict | None = None, optimizer: dict | None = None,
+                train: dict | None = None, probes: Any = ()) -> TrialConfig:
+    """Build and cross-validate a TrialConfig from plain dicts (as read from a sweep file or CLI)."""
+    from groklab.components import ensure_registered
+
+    ensure_registered()
+    for section, values in (("task", task), ("model", model), ("loss", loss), ("optimizer", optimizer),
+                            ("train", train)):
+        if values is not None and not isinstance(values, dict):
+            raise GroklabInputError(f"{section}: expected a table of fields (got {values!r})")
+    task_entry = registry.tasks.get(_name("task", task))
+    model_entry = registry.models.get(_name("model", model))
+    task_spec = build_spec("task", task_entry.spec_class, task)
+    model_spec = build_spec("model", model_entry.spec_class, model)
+    loss_spec = build_spec("loss", LossSpec, loss or {"name": task_entry.spec_class.default_loss})
+    opt_spec = build_spec("optimizer", OptimizerSpec, optimizer or {})
+    train_spec = build_spec("train", TrainSpec, train or {})
+    config = TrialConfig(task=task_spec, model=model_spec, loss=loss_spec, optimizer=opt_spec, train=train_spec,
+                         probes=_probe_names(probes))
+    check_compatible(config)
+    return config
+
+
+def _name(section: str, values: dict) -> str:
+    name = values.get("name")
+    if not isinstance(name, str):
+        raise GroklabInputError(f"{section}.name: a registered {section} name is required (got {name!r})")
+    return name
+
+
+def _probe_names(probes: Any) -> tuple[str, ...]:
+    if isinstance(probes, dict):  # sweep files write [probes] names = [...]
+        unknown = sorted(set(probes) - {"names"})
+        if unknown:
+            raise GroklabInputError(f"probes.{unknown[0]}: unknown key (a [probes] table has only 'names')")
+        probes = probes.get("names", [])
+    if isinstance(probes, (str, bytes)) or not isinstance(probes, (list, tuple)) or \
+            not all(isinstance(p, str) for p in probes):
+        raise GroklabInputError(f"probes: expected a list of probe names (got {probes!r})")
+    for name in probes:
+        registry.probes.get(name)
+    return tuple(dict.fromkeys(probes))
+
+
+def build_components(config: TrialConfig) -> tuple[Task, Model]:
+    """The task and model objects of a config (cheap: no parameters are drawn). Usable in a fresh
+    worker process: the registries are loaded first."""
+    from groklab.components import ensure_registered
+
+    ensure_registered()
+    task = registry.tasks.get(config.task.name).build(config.task)
+    model = registry.models.get(config.model.name).build(config.model, task.input_dim, task.num_classes)
+    return task, model
+
+
+def check_compatible(config: TrialConfig) -> None:
+    """Cross-field checks that no single spec can make on its own, and a shape-only dry run of one
+    training step (`jax.eval_shape`: no arithmetic, no compilation) so that a model that cannot take
+    the task's inputs fails here rather than in a worker."""
+    task, model = build_components(config)
+    classification = task.num_classes > 1
+    if classification and config.loss.name != "cross-entropy":
+        raise GroklabInputError(f"loss.name: {config.task.name} is {task.num_classes}-way classification; use 'cross-entropy'")
+    if not classification and config.loss.name == "cross-entropy":
+        raise GroklabInputError(f"loss.name: {config.task.name} has +-1 labels; use hinge, square, logistic or correlation")
+    if task.regression and config.loss.name != "square":
+        raise GroklabInputError(f"loss.name: {config.task.name} has real-valued targets; use 'square'")
+    if config.train.batch_size is None and task.train_size is None:
+        raise GroklabInputError(f"train.batch_size: full batch needs a finite training set; {config.task.name} is online")
+    # Probes that only fit some tasks or models say so in their `check`, run before any work.
+    for name in config.probes:
+        registry.probes.get(name).build(None).check(task, model)
+    from groklab.optimizers import build_optimizer
+
+    build_optimizer(config.optimizer)
+    _dry_run(config, task, model)
+
+
+def _dry_run(config: TrialConfig, task: Task, model: Model) -> None:
+    import jax
+
+    key = jax.random.key(0)
+    try:
+        params = jax.eval_shape(model.init, key)
+        state = jax.eval_shape(task.init_state, key)
+        x, _ = jax.eval_shape(lambda s: task.train_batch(s, key, config.train.batch_size), state)
+        out = jax.eval_shape(model.apply, params, x)
+    except (TypeError, ValueError, IndexError) as err:  # shape errors from jax/numpy while tracing
+        raise GroklabInputError(f"model.name: {config.model.name} cannot take {config.task.name}'s inputs "
+                                f"({str(err).splitlines()[0]})") from None
+    expected = () if task.num_classes == 1 else (task.num_classes,)
+    if out.shape[1:] != expected:
+        raise GroklabInputError(f"model.name: {config.model.name} outputs shape {out.shape[1:]} per example; "
+                                f"{config.task.name} needs {expected}")

@@ -1,0 +1,1 @@
+"""Claim checks of the barren-plateau paper, claims 32-36."""

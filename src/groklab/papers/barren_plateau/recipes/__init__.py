@@ -1,0 +1,1 @@
+"""Recipes of the barren-plateau paper: gradient variance, correlations, training failure."""

@@ -1,0 +1,1 @@
+"""Recipes of Hidden Progress: one `groklab run NAME` per figure."""
