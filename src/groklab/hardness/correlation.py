@@ -65,7 +65,8 @@ class CorrelationSummary:
 
 
 def _plain(value):
-    return value.tolist() if isinstance(value, np.ndarray) else (value.item() if hasattr(value, "item") else value)
+    """numpy arrays and scalars as plain Python values (JSON-serializable)."""
+    return value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value
 
 
 def boas_bellman_statistic(summary: CorrelationSummary, statistic: BBStatistic = "mean-squared") -> float:
