@@ -134,6 +134,14 @@ def _trial_rows(store: Path) -> list[tuple]:
     return rows
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
 def test_killed_sweep_resumes_without_recomputing_or_losing_trials(tmp_path):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text("trials = 48\nchunk_size = 16\n[task]\nname = 'parity'\nn = [30, 40]\nk = 3\n"
@@ -144,9 +152,15 @@ def test_killed_sweep_resumes_without_recomputing_or_losing_trials(tmp_path):
     deadline = time.time() + 240
     while time.time() < deadline and len(Store(store).trial_files()) < 2:
         time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
+    # Kill the parent alone (it holds the store's lock): its workers must die with it rather than
+    # keep committing chunks that nobody holds the lock for.
+    os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    time.sleep(0.5)
     committed = {p: p.stat().st_mtime_ns for p in Store(store).trial_files()}
+    time.sleep(3)
+    assert {p: p.stat().st_mtime_ns for p in Store(store).trial_files()} == committed, "a worker outlived its parent"
+    os.killpg(proc.pid, signal.SIGKILL) if _group_alive(proc.pid) else None
     assert 2 <= len(committed) < 6, "the kill should land mid-sweep"
     subprocess.run(command, check=True, capture_output=True)
     for path, mtime in committed.items():

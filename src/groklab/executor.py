@@ -1,5 +1,8 @@
 """Executors run chunk jobs and commit each finished chunk to the store.
 
+They write under the writer lock their caller holds (runner.execute_plan): worker processes do
+not lock the store themselves.
+
 `LocalExecutor` (the default) runs one single-threaded worker process per core, each pinned to its
 own core (design.md's CPU rule); with workers=0 it runs in the calling process. A trial's result
 does not depend on which worker or chunk ran it (see engine.train).
@@ -39,15 +42,32 @@ class _Worker:
                 self.progress_queue.put((finished, trial_steps))
 
         result = train_chunk(job.config, job.seed, job.trial_indices, on_block=on_block)
-        Store(self.store_root).write_chunk(result, job.experiment)
+        Store(self.store_root).write_chunk(result, job.experiment, job.experiment_version)
         return len(job.trial_indices)
 
 
 
-def _init_worker(cores) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """Have the kernel kill this worker when the process that holds the store's lock dies (Linux
+    prctl PR_SET_PDEATHSIG): a worker must never keep writing chunks after its lock is gone, or a
+    second writer could commit the same trials. Elsewhere workers end when the pool is torn down."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _init_worker(cores, parent_pid: int) -> None:
     """Pin this worker to the next free core and configure XLA before JAX is imported."""
     from groklab.runtime import configure_process
 
+    _die_with_parent(parent_pid)
     core = cores.get()
     configure_process(core)
 
@@ -72,7 +92,7 @@ class LocalExecutor:
         for job in jobs:
             on_block = (lambda f, s: progress(f, s)) if progress else None
             result = train_chunk(job.config, job.seed, job.trial_indices, on_block=on_block)
-            store.write_chunk(result, job.experiment)
+            store.write_chunk(result, job.experiment, job.experiment_version)
 
     def _run_pool(self, jobs, store, progress) -> None:
         ctx = mp.get_context("spawn")  # fresh interpreters: XLA flags must be set before JAX loads
@@ -84,7 +104,7 @@ class LocalExecutor:
             cores.put(self.cores[i % len(self.cores)])
         worker = _Worker(str(store.root), progress_queue)
         try:
-            with ctx.Pool(workers, initializer=_init_worker, initargs=(cores,)) as pool:
+            with ctx.Pool(workers, initializer=_init_worker, initargs=(cores, os.getpid())) as pool:
                 pending = pool.map_async(worker, jobs, chunksize=1)
                 while True:
                     self._drain(progress_queue, progress)

@@ -1,7 +1,9 @@
 """Plans: grid points x trials -> chunks of equal shape, minus what the store already holds.
 
 Chunks are formed from the trials still missing, so a re-run of a finished plan does no work and a
-killed one resumes with every trial exactly once, whatever chunk size either run used.
+killed one resumes with every trial exactly once, whatever chunk size either run used. A trial is
+missing unless the store holds it under the current run key (store.provenance): a change of lanes,
+backend or component version re-runs it.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from groklab.errors import GroklabInputError
 from groklab.specs import TrialConfig
 
 SECTIONS = ("task", "model", "loss", "optimizer", "train", "probes")
-TOP_LEVEL = {"name", "seed", "trials", "chunk_size", *SECTIONS}
+TOP_LEVEL = {"name", "version", "seed", "trials", "chunk_size", *SECTIONS}
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class ChunkJob:
     config: TrialConfig
     seed: int
     trial_indices: tuple[int, ...]
+    experiment_version: str | None = None  # as a sweep file declares it (registered experiments: the registry's)
 
 
 @dataclass(frozen=True)
@@ -34,15 +37,25 @@ class Plan:
     configs: tuple[TrialConfig, ...]
     seed: int
     trials: int  # per config: trial indices 0..trials-1
+    version: str | None = None  # the experiment's version, as a sweep file declares it
 
-    def jobs(self, store, chunk_size: int) -> list[ChunkJob]:
-        """Chunks of the trials missing from `store`, interleaved across configs so that parallel
-        workers start on different configs (each compiles its own; later chunks hit the cache)."""
+    def run_keys(self) -> dict[str, str]:
+        """config hash -> the run key its trials get in this process."""
+        from groklab.store.provenance import current_run_key
+
+        return {config.config_hash(): current_run_key(config) for config in self.configs}
+
+    def jobs(self, store, chunk_size: int, run_keys: dict[str, str] | None = None) -> list[ChunkJob]:
+        """Chunks of the trials missing from `store` under their run key, interleaved across configs
+        so that parallel workers start on different configs (each compiles its own; later chunks hit
+        the cache)."""
+        run_keys = run_keys if run_keys is not None else self.run_keys()
         per_config = []
         for config in self.configs:
-            done = store.done_trials(config.config_hash(), self.seed)
+            done = store.done_trials(config.config_hash(), self.seed, run_keys[config.config_hash()])
             missing = [i for i in range(self.trials) if i not in done]
-            per_config.append([ChunkJob(self.experiment, config, self.seed, tuple(missing[start:start + chunk_size]))
+            per_config.append([ChunkJob(self.experiment, config, self.seed, tuple(missing[start:start + chunk_size]),
+                                        self.version)
                                for start in range(0, len(missing), chunk_size)])
         interleaved = itertools.zip_longest(*reversed(per_config))  # last configs (often the slowest) first
         return [job for round_ in interleaved for job in round_ if job is not None]
@@ -95,4 +108,8 @@ def load_sweep(path: str | Path) -> tuple[Plan, int | None]:
     sections = {s: raw[s] for s in SECTIONS if s in raw}
     configs = tuple(make_config(**point) for point in expand_grid(sections))
     name = raw.get("name", path.stem)
-    return Plan(experiment=str(name), configs=configs, seed=seed, trials=trials), chunk_size
+    version = raw.get("version")
+    if version is not None and (not isinstance(version, (str, int)) or isinstance(version, bool) or version == ""):
+        raise GroklabInputError(f"version: must be a non-empty string or an integer (got {version!r})")
+    return Plan(experiment=str(name), configs=configs, seed=seed, trials=trials,
+                version=None if version is None else str(version)), chunk_size

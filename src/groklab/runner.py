@@ -30,14 +30,23 @@ def default_chunk_size(missing_trials: int, workers: int) -> int:
 
 def execute_plan(plan: Plan, store: Store, workers: int | None = None, chunk_size: int | None = None,
                  quiet: bool = False) -> dict:
-    """Run every trial of `plan` missing from `store`; returns work statistics."""
+    """Run every trial of `plan` missing from `store` (under its current run key); returns work
+    statistics. Holds the store's writer lock throughout, planning only once it has it: a second
+    run on the same store waits for the first and then finds its trials done."""
     store.check_writable()
+    with store.writing():
+        return _execute_locked(plan, store, workers, chunk_size, quiet)
+
+
+def _execute_locked(plan: Plan, store: Store, workers: int | None, chunk_size: int | None, quiet: bool) -> dict:
     store.recover()
+    run_keys = plan.run_keys()
+    store.run_keys.update(run_keys)  # the store's readers now report this run's trials
     executor = LocalExecutor(workers)
     if chunk_size is None:
-        missing = sum(len(job.trial_indices) for job in plan.jobs(store, MAX_CHUNK_SIZE))
+        missing = sum(len(job.trial_indices) for job in plan.jobs(store, MAX_CHUNK_SIZE, run_keys))
         chunk_size = default_chunk_size(missing, max(1, executor.workers))
-    jobs = plan.jobs(store, chunk_size)
+    jobs = plan.jobs(store, chunk_size, run_keys)
     total_trials = sum(len(job.trial_indices) for job in jobs)
     stats = {"trials_run": total_trials, "trials_skipped": plan.trials * len(plan.configs) - total_trials,
              "trial_steps": 0, "wall_seconds": 0.0}

@@ -44,20 +44,15 @@ def sweep_cmd(
 
 @app.command("query")
 def query_cmd(
-    sql: str = typer.Argument(..., help="SQL over the views `trials` and `curves`"),
+    sql: str = typer.Argument(..., help="SQL over the views `trials`, `curves` and `all_trials`"),
     store: Path = typer.Option(DEFAULT_STORE, "--store"),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
 ) -> None:
-    """Query a store with DuckDB, e.g. "SELECT task_n, median(convergence_step) FROM trials GROUP BY 1"."""
-    import duckdb
-
+    """Query a store with DuckDB, e.g. "SELECT task_n, median(convergence_step) FROM trials GROUP BY 1".
+    Read-only and confined to the store: statements that write, attach, load or read other files fail."""
     from groklab.store import Store
 
-    con = Store(store).connect()
-    try:
-        relation = con.sql(sql)
-    except duckdb.Error as err:
-        raise GroklabInputError(f"sql: {str(err).splitlines()[0]}") from None
+    relation = Store(store).query(sql)
     if relation is None:
         raise GroklabInputError("sql: the statement returned no rows (use a SELECT)")
     result = relation.to_arrow_table()
@@ -91,17 +86,14 @@ def plot_cmd(
     max_trials: int = typer.Option(8, "--max-trials", help="curves: how many trials to draw"),
 ) -> None:
     """Figures from a store: training curves, t_c histogram, or t_c vs task_n with a power-law fit."""
-    import duckdb
-
     from groklab import analysis, figures
     from groklab.store import Store
+    from groklab.store.views import run_query
 
     con = Store(store).connect()
-    try:
-        rows = con.sql(f"SELECT config_hash, seed, trial_index, task_n, converged, convergence_step, "
-                       f"train_max_steps FROM trials WHERE {where} ORDER BY task_n, trial_index").fetchall()
-    except duckdb.Error as err:
-        raise GroklabInputError(f"where: {str(err).splitlines()[0]}") from None
+    rows = run_query(con, f"SELECT config_hash, seed, trial_index, task_n, converged, convergence_step, "
+                          f"train_max_steps FROM trials WHERE {where} ORDER BY task_n, trial_index",
+                     field="where").fetchall()
     if not rows:
         raise GroklabInputError(f"where: no trials match {where!r}")
     steps = [r[5] if r[4] else None for r in rows]

@@ -2,7 +2,8 @@
 
 A chunk is held as groups of exactly `lanes` trials (the one batch size that is compiled). Between
 compiled blocks the host reads the evaluation metrics, marks trials converged (first eval with
-validation accuracy >= target), diverged (non-finite parameters) or out of budget, and repacks the
+validation accuracy >= target), diverged (non-finite parameters, validation loss or block training
+loss) or out of budget, and repacks the
 live trials into fewer groups as others finish, so solved trials stop costing compute. Every trial
 runs the same per-trial computation wherever it sits, so its result does not depend on its
 chunk-mates, the chunk size or the worker.
@@ -99,7 +100,8 @@ class ChunkResult:
     seed: int
     trial_indices: np.ndarray
     status: np.ndarray  # CONVERGED | DIVERGED | BUDGET per trial
-    convergence_step: np.ndarray  # -1 where not converged
+    convergence_step: np.ndarray  # -1 where not converged (also for a trial that converged, then diverged)
+    divergence_step: np.ndarray  # the evaluation step that found the trial diverged; -1 where not diverged
     steps_run: np.ndarray
     final_metrics: dict[str, np.ndarray]  # at each trial's last evaluation
     curves: dict[str, np.ndarray]  # long format: trial_index, step, one column per metric
@@ -197,6 +199,7 @@ def train_chunk(config: TrialConfig, seed: int, trial_indices, on_block: BlockCa
 
     status = np.full(n_trials, BUDGET, dtype=object)
     convergence_step = np.full(n_trials, -1, dtype=np.int64)
+    divergence_step = np.full(n_trials, -1, dtype=np.int64)
     steps_run = np.zeros(n_trials, dtype=np.int64)
     final: dict[str, np.ndarray] = {}
     curve_rows: list[dict[str, np.ndarray]] = []
@@ -213,10 +216,18 @@ def train_chunk(config: TrialConfig, seed: int, trial_indices, on_block: BlockCa
         for name, value in row.items():
             if name not in ("trial_index", "step"):
                 final.setdefault(name, np.full(n_trials, np.nan))[trials] = value
+        # Diverged: non-finite parameters, held-out loss, or mean training loss over the block (at
+        # step 0 the NaN training loss means "no loss yet"). A trial that converged earlier and kept
+        # training (stop_on_convergence = False) has one status: diverged, not converged.
+        diverged = ~metrics["finite"] | ~np.isfinite(metrics["val_loss"])
+        if step > 0:
+            diverged |= ~np.isfinite(train_loss)
         finished = 0
         for slot, trial in zip(slots, trials):
-            if not metrics["finite"][slot]:
+            if diverged[slot]:
                 status[trial] = DIVERGED
+                divergence_step[trial] = step
+                convergence_step[trial] = -1
             elif convergence_step[trial] < 0 and metrics["val_accuracy"][slot] >= train.target_accuracy:
                 convergence_step[trial] = step
                 status[trial] = CONVERGED
@@ -253,5 +264,5 @@ def train_chunk(config: TrialConfig, seed: int, trial_indices, on_block: BlockCa
 
     curves = {name: np.concatenate([row[name] for row in curve_rows]) for name in curve_rows[0]}
     return ChunkResult(config=config, seed=seed, trial_indices=indices, status=status.astype(str),
-                       convergence_step=convergence_step, steps_run=steps_run, final_metrics=final,
-                       curves=curves, wall_seconds=time.perf_counter() - started, lanes=lanes)
+                       convergence_step=convergence_step, divergence_step=divergence_step, steps_run=steps_run,
+                       final_metrics=final, curves=curves, wall_seconds=time.perf_counter() - started, lanes=lanes)
