@@ -72,10 +72,18 @@ def _init_worker(cores, parent_pid: int) -> None:
     configure_process(core)
 
 
+def default_workers(cores: list[int]) -> int:
+    """One worker per core on a CPU backend; one worker on an accelerator, which the engine fills
+    with large groups of lanes (several processes would each claim the device's memory)."""
+    import jax
+
+    return len(cores) if jax.default_backend() == "cpu" else 1
+
+
 class LocalExecutor:
     def __init__(self, workers: int | None = None):
         cores = available_cores()
-        self.workers = len(cores) if workers is None else workers
+        self.workers = default_workers(cores) if workers is None else workers
         self.cores = cores
 
     def run(self, jobs: list[ChunkJob], store: Store, progress: Progress | None = None) -> None:

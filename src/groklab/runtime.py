@@ -19,6 +19,9 @@ def configure_process(core: int | None = None) -> None:
         os.environ["XLA_FLAGS"] = f"{flags} {SINGLE_THREAD_XLA_FLAGS}".strip()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # On a GPU, XLA would reserve 75% of its memory in every process that touches it, the planning
+    # parent included (it only evaluates shapes): allocate on demand instead.
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     if core is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {core})
     import jax
