@@ -18,8 +18,21 @@ if str(HERE) not in sys.path:
 import groklab_throughput  # noqa: E402  (imports no JAX at module level)
 import roofline  # noqa: E402
 import torch_baseline  # noqa: E402
-from harness import (MAX_BACKGROUND_CORES, RETRY_BUDGET_S, LoadMeter, background_load, cache_sizes,  # noqa: E402
-                     cpu_model, disturbed, idlest_core, load_log, retry_spent, run_one, run_pinned, versions)
+from harness import (  # noqa: E402
+    MAX_BACKGROUND_CORES,
+    RETRY_BUDGET_S,
+    LoadMeter,
+    background_load,
+    cache_sizes,
+    cpu_model,
+    disturbed,
+    idlest_core,
+    load_log,
+    retry_spent,
+    run_one,
+    run_pinned,
+    versions,
+)
 
 N, K, BATCH, LR, SEED = 50, 3, 32, 0.1, 0
 WIDTHS = (100, 1000)

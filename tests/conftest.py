@@ -6,6 +6,11 @@ configure_process()
 import jax  # noqa: E402  (must come after configure_process)
 import pytest  # noqa: E402
 
+# The suite compiles hundreds of small programs (every check, recipe and probe at tiny sizes), most
+# under the runtime's 0.5 s threshold for the persistent cache: cache them all, so that a second run
+# of the suite loads them instead of compiling them again.
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+
 
 def pytest_collection_modifyitems(config, items):
     """Skip tests marked @pytest.mark.gpu when JAX only has a CPU."""

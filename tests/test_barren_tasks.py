@@ -299,11 +299,12 @@ def test_correlation_decay_experiment(tmp_path):
         assert rows[(p, "standardized")]["mean_squared"] == pytest.approx(value, rel=0.03)
         assert rows[(p, "standardized")]["anti_pairs"] == (p - 1) // 2
         assert rows[(p, "standardized")]["generic_agrees"]
-    # 3/p is violated by the spec's own calibration numbers (0.0322 > 3/97 = 0.0309): reported as FAIL.
+    # The spec's earlier 3/p was violated by its own calibration (0.0322 > 3/97 = 0.0309); its correction
+    # is p * mean C^2 <= 5 and a slope in [-1.1, -0.85].
     assert rows[(97, "standardized")]["mean_squared"] > 3 / 97
-    assert s["verdicts"] == {"34": "FAIL", "36": "PASS"} and s["anti_pairs_exact"]
-    assert s["mean_squared_within_3_over_p"] == {"standardized": False, "parity": True}
-    assert -1.0 < s["slopes"]["standardized"]["slope"] < -0.8
+    assert s["verdicts"] == {"34": "PASS", "36": "PASS"} and s["anti_pairs_exact"]
+    assert s["mean_squared_within_bound"] == {"standardized": True, "parity": True}
+    assert -1.0 < s["slopes"]["standardized"]["slope"] < -0.85 and s["slope_within_range"]["standardized"]
     assert rows[(199, "standardized")]["ratio_correlations"]["2"] == pytest.approx(0.5, abs=0.01)
     assert len(s["figures"]) == 3 and all(p.endswith(".png") for p in s["figures"])
     with pytest.raises(GroklabInputError, match="primes"):
@@ -334,9 +335,11 @@ def test_barren_plateau_checks_34_36_quick(tmp_path):
     for r in results:
         by_claim.setdefault(r.claim, []).append(r)
         assert any(ch.isdigit() for ch in r.measured)
-    standardized, parity, anti = by_claim["34"]
-    assert not standardized.passed and parity.passed and anti.passed  # 3/p fails; -1 pairs exact
-    assert all(r.passed for r in by_claim["36"]) and len(by_claim["36"]) == 4
+    # p * mean C^2 <= 5 and the slope, per class, then the exact -1 pairs: all pass at p = 47..3191.
+    assert [r.verdict for r in by_claim["34"]] == ["PASS"] * 5
+    assert "3.94" in by_claim["34"][0].measured  # p * mean C^2 at p = 3191, the spec's exact value
+    # The chosen BB stand-in is judged; the alternative one is reported only.
+    assert [r.verdict for r in by_claim["36"]] == ["PASS", "PASS", "INFO", "INFO"]
 
 
 @pytest.mark.slow
@@ -345,6 +348,9 @@ def test_barren_plateau_check_35_quick(tmp_path):
 
     results = run_suite("barren-plateau", "quick", tmp_path, workers=0, claims={"35"})
     real = [r for r in results if "sawtooth" in r.setting]
-    assert len(real) == 4 and all(r.passed for r in real)
+    assert len(real) == 4 and all(r.verdict == "PASS" for r in real)
+    scalar = [r for r in results if "mod 1009, scalar" in r.setting]
+    assert len(scalar) == 1 and scalar[0].verdict == "PASS"  # the spec's check: scalar x stays near chance
     binary = [r for r in results if "mod 1009, binary" in r.setting]
-    assert len(binary) == 1 and not binary[0].passed  # the parity bit is learned from binary x
+    assert len(binary) == 1 and binary[0].verdict == "INFO"  # the spec's Finding: learned from binary x
+    assert [r.verdict for r in results if "mod 97," in r.setting] == ["INFO"]  # p < 1009: reported only

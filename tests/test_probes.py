@@ -34,5 +34,5 @@ def test_probes_leave_training_and_the_config_hash_alone():
 
 
 def test_unknown_probe_is_an_input_error():
-    with pytest.raises(GroklabInputError, match="probe.name"):
+    with pytest.raises(GroklabInputError, match="probes.names"):
         make_config({"name": "parity"}, {"name": "mlp"}, probes=["no-such-probe"])

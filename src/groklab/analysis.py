@@ -280,24 +280,34 @@ def _is_converged(step: int | float | None) -> bool:
     return step is not None and not (isinstance(step, float) and math.isnan(step)) and step >= 0
 
 
-def plateau_accuracy(curves: Mapping[str, np.ndarray], convergence_steps: Mapping[int, int | None],
-                     fraction: float = 0.5) -> float | None:
-    """Mean validation accuracy at `fraction * t_c`, over the converged trials.
+def plateau_accuracies(curves: Mapping[str, np.ndarray], convergence_steps: Mapping[int, int | None],
+                       fraction: float = 0.5) -> dict[int, float]:
+    """Validation accuracy at `fraction * t_c` of every converged trial (trial index -> accuracy).
 
-    With fraction=0.5 this tests for a plateau: if accuracy is still near chance halfway to t_c,
-    learning looked like nothing was happening before the jump. `curves` is long format (columns
-    `trial_index`, `step`, `val_accuracy`); trials whose convergence step is None/-1 are skipped.
-    Returns None if no trial converged.
+    `curves` is long format (columns `trial_index`, `step`, `val_accuracy`); trials whose
+    convergence step is None/-1 have no t_c and are left out.
     """
     trial_column = np.asarray(curves["trial_index"])
     step_column = np.asarray(curves["step"])
     accuracy_column = np.asarray(curves["val_accuracy"], dtype=float)
-    accuracies = []
+    accuracies = {}
     for trial, t_c in convergence_steps.items():
         if not _is_converged(t_c):
             continue
         rows = trial_column == trial
         if not rows.any():
             raise ValueError(f"trial {trial} has a convergence step but no rows in curves")
-        accuracies.append(accuracy_at(step_column[rows], accuracy_column[rows], fraction * t_c))
-    return float(np.mean(accuracies)) if accuracies else None
+        accuracies[int(trial)] = accuracy_at(step_column[rows], accuracy_column[rows], fraction * t_c)
+    return accuracies
+
+
+def plateau_accuracy(curves: Mapping[str, np.ndarray], convergence_steps: Mapping[int, int | None],
+                     fraction: float = 0.5) -> float | None:
+    """Mean validation accuracy at `fraction * t_c`, over the converged trials.
+
+    With fraction=0.5 this tests for a plateau: if accuracy is still near chance halfway to t_c,
+    learning looked like nothing was happening before the jump (`plateau_accuracies` gives each
+    trial's value). Returns None if no trial converged.
+    """
+    accuracies = plateau_accuracies(curves, convergence_steps, fraction)
+    return float(np.mean(list(accuracies.values()))) if accuracies else None

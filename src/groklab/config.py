@@ -28,7 +28,7 @@ def make_config(task: dict, model: dict, loss: dict | None = None, optimizer: di
     ensure_registered()
     for section, values in (("task", task), ("model", model), ("loss", loss), ("optimizer", optimizer),
                             ("train", train)):
-        if values is not None and not isinstance(values, dict):
+        if not isinstance(values, dict) and (values is not None or section in ("task", "model")):
             raise GroklabInputError(f"{section}: expected a table of fields (got {values!r})")
     task_entry = registry.tasks.get(_name("task", task))
     model_entry = registry.models.get(_name("model", model))
@@ -60,7 +60,9 @@ def _probe_names(probes: Any) -> tuple[str, ...]:
             not all(isinstance(p, str) for p in probes):
         raise GroklabInputError(f"probes: expected a list of probe names (got {probes!r})")
     for name in probes:
-        registry.probes.get(name)
+        if name not in registry.probes:
+            known = ", ".join(registry.probes.names())
+            raise GroklabInputError(f"probes.names: unknown probe {name!r} (known: {known})")
     return tuple(dict.fromkeys(probes))
 
 
@@ -77,8 +79,8 @@ def build_components(config: TrialConfig) -> tuple[Task, Model]:
 
 def check_compatible(config: TrialConfig) -> None:
     """Cross-field checks that no single spec can make on its own, and a shape-only dry run of one
-    training step (`jax.eval_shape`: no arithmetic, no compilation) so that a model that cannot take
-    the task's inputs fails here rather than in a worker."""
+    training step and one evaluation (`jax.eval_shape`: no arithmetic, no compilation) so that a
+    model that cannot take the task's inputs fails here rather than in a worker."""
     task, model = build_components(config)
     classification = task.num_classes > 1
     if classification and config.loss.name != "cross-entropy":
@@ -89,13 +91,37 @@ def check_compatible(config: TrialConfig) -> None:
         raise GroklabInputError(f"loss.name: {config.task.name} has real-valued targets; use 'square'")
     if config.train.batch_size is None and task.train_size is None:
         raise GroklabInputError(f"train.batch_size: full batch needs a finite training set; {config.task.name} is online")
+    _check_architecture(task, model)
+    _dry_run(config, task, model)
     # Probes that only fit some tasks or models say so in their `check`, run before any work.
     for name in config.probes:
         registry.probes.get(name).build(None).check(task, model)
     from groklab.optimizers import build_optimizer
 
     build_optimizer(config.optimizer)
-    _dry_run(config, task, model)
+
+
+def _check_architecture(task: Task, model: Model) -> None:
+    """Models built for one task's structure: the disjoint-PolyNet's blocks are the disjoint
+    parity's blocks, one support coordinate (and one factor) per block."""
+    from groklab.models.polynet import DisjointPolyNet
+    from groklab.tasks.parity import SparseParity
+
+    if isinstance(model, DisjointPolyNet) and isinstance(task, SparseParity):
+        if not task.spec.disjoint:
+            raise GroklabInputError("model.name: disjoint-polynet has one factor per block of the disjoint parity; "
+                                    "set task.disjoint = true (or use polynet)")
+        if model.spec.degree != task.spec.k:
+            raise GroklabInputError(f"model.degree: disjoint-polynet needs one factor per support block, degree = "
+                                    f"task.k ({task.spec.k}) (got {model.spec.degree})")
+
+
+# Per-trial arrays above this many elements are refused: 32-bit indexing in XLA and in the tasks'
+# random indices, and 8 GB of float32 for one trial's array (the engine holds many trials at once).
+MAX_ARRAY_ELEMENTS = 2**31 - 1
+# What jax and numpy raise while tracing shapes they cannot build (negative or mismatched sizes,
+# Python ints beyond int32).
+TRACING_ERRORS = (TypeError, ValueError, IndexError, OverflowError)
 
 
 def _dry_run(config: TrialConfig, task: Task, model: Model) -> None:
@@ -104,13 +130,51 @@ def _dry_run(config: TrialConfig, task: Task, model: Model) -> None:
     key = jax.random.key(0)
     try:
         params = jax.eval_shape(model.init, key)
+    except TRACING_ERRORS as err:
+        raise GroklabInputError(f"model.name: {config.model.name} cannot be built for {config.task.name} "
+                                f"({_first_line(err)})") from None
+    try:
         state = jax.eval_shape(task.init_state, key)
-        x, _ = jax.eval_shape(lambda s: task.train_batch(s, key, config.train.batch_size), state)
-        out = jax.eval_shape(model.apply, params, x)
-    except (TypeError, ValueError, IndexError) as err:  # shape errors from jax/numpy while tracing
-        raise GroklabInputError(f"model.name: {config.model.name} cannot take {config.task.name}'s inputs "
-                                f"({str(err).splitlines()[0]})") from None
+    except TRACING_ERRORS as err:
+        raise GroklabInputError(f"task.name: {config.task.name} cannot draw its per-trial data "
+                                f"({_first_line(err)})") from None
+    _check_sizes("model.name", f"{config.model.name}'s parameters", params)
+    _check_sizes("task.name", f"{config.task.name}'s per-trial data", state)
+    batches = [("train.batch_size", "training batch",
+                lambda s: task.train_batch(s, key, config.train.batch_size))]
+    batches += [("task.name", f"evaluation batch {part}", lambda s, part=part: task.eval_batch(s, key, part))
+                for part in range(len(task.eval_parts))]
     expected = () if task.num_classes == 1 else (task.num_classes,)
-    if out.shape[1:] != expected:
-        raise GroklabInputError(f"model.name: {config.model.name} outputs shape {out.shape[1:]} per example; "
-                                f"{config.task.name} needs {expected}")
+    for field, what, draw in batches:
+        try:
+            x, _ = jax.eval_shape(draw, state)
+        except TRACING_ERRORS as err:
+            raise GroklabInputError(f"{field}: {config.task.name} cannot draw its {what} "
+                                    f"({_first_line(err)})") from None
+        _check_sizes(field, f"the {what}", x)
+        try:
+            out = jax.eval_shape(model.apply, params, x)
+        except TRACING_ERRORS as err:
+            raise GroklabInputError(f"model.name: {config.model.name} cannot take {config.task.name}'s inputs "
+                                    f"({_first_line(err)})") from None
+        _check_sizes(field, f"{config.model.name}'s outputs on the {what}", out)
+        if out.shape[1:] != expected:
+            raise GroklabInputError(f"model.name: {config.model.name} outputs shape {out.shape[1:]} per example; "
+                                    f"{config.task.name} needs {expected}")
+
+
+def _check_sizes(field: str, what: str, tree) -> None:
+    import jax
+
+    for leaf in jax.tree.leaves(tree):
+        elements = 1
+        for dim in leaf.shape:
+            elements *= dim
+        if elements > MAX_ARRAY_ELEMENTS:
+            raise GroklabInputError(f"{field}: {what} would hold an array of shape {tuple(leaf.shape)} per trial, "
+                                    f"more than 2^31 - 1 elements")
+
+
+def _first_line(err: Exception) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__

@@ -31,6 +31,13 @@ def save_figure(figure: plt.Figure, path: str | Path) -> Path:
     return path
 
 
+def legend_if_labelled(axis, **kwargs) -> None:
+    """A legend, unless nothing on the axis has a label (matplotlib warns; e.g. a run where no trial
+    converged has nothing to show)."""
+    if axis.get_legend_handles_labels()[1]:
+        axis.legend(**kwargs)
+
+
 def _positive_or_nan(values: np.ndarray) -> np.ndarray:
     """Values for a log axis: non-positive ones (e.g. a hinge loss of exactly 0) become gaps."""
     values = np.asarray(values, dtype=float)

@@ -1,4 +1,13 @@
-"""Optimizers as optax transformations, built from an OptimizerSpec."""
+"""Optimizers as optax transformations, built from an OptimizerSpec.
+
+Weight decay conventions (lambda = weight_decay, eta = lr; tests/test_contracts.py checks each):
+- sgd, 'decoupled': theta <- (1 - lambda) theta - eta grad (Barak et al. eq. 1: not scaled by eta)
+- sgd, 'l2':        theta <- theta - eta (grad + lambda theta)
+- adam, 'l2':       lambda theta is added to the gradient before Adam's normalization
+- adamw:            decoupled and scaled by eta (Loshchilov & Hutter): theta <- (1 - eta lambda) theta - ...
+Adam with 'decoupled' decay is AdamW, and AdamW with 'l2' decay is Adam: both are refused, naming the
+field, rather than silently meaning the other one.
+"""
 from __future__ import annotations
 
 import optax
@@ -40,6 +49,9 @@ def build_optimizer(spec: OptimizerSpec) -> optax.GradientTransformation:
 
     if spec.name == "adam" and spec.weight_decay and spec.weight_decay_mode == "decoupled":
         raise GroklabInputError("optimizer.weight_decay: decoupled decay with Adam is AdamW; use name='adamw'")
+    if spec.name == "adamw" and spec.weight_decay and spec.weight_decay_mode == "l2":
+        raise GroklabInputError("optimizer.weight_decay_mode: AdamW's decay is decoupled; for L2-in-gradient "
+                                "decay use name='adam'")
     return _BUILDERS[spec.name](spec)
 
 

@@ -16,9 +16,10 @@ import tomllib
 
 from groklab.config import make_config
 from groklab.errors import GroklabInputError
-from groklab.specs import TrialConfig
+from groklab.specs import MAX_SEED, TrialConfig
 
 SECTIONS = ("task", "model", "loss", "optimizer", "train", "probes")
+MAX_TRIALS = 2**31 - 1  # trial indices are folded into PRNG keys as uint32
 TOP_LEVEL = {"name", "version", "seed", "trials", "chunk_size", *SECTIONS}
 
 
@@ -101,9 +102,11 @@ def load_sweep(path: str | Path) -> tuple[Plan, int | None]:
     if "task" not in raw or "model" not in raw:
         raise GroklabInputError("sweep file: needs a [task] and a [model] table")
     seed = raw.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise GroklabInputError(f"seed: must be a non-negative integer (got {seed!r})")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise GroklabInputError(f"seed: must be an integer in [0, {MAX_SEED}] (got {seed!r})")
     trials = _positive_int(raw.get("trials", 1), "trials")
+    if trials > MAX_TRIALS:
+        raise GroklabInputError(f"trials: at most {MAX_TRIALS} per config (got {trials})")
     chunk_size = _positive_int(raw["chunk_size"], "chunk_size") if "chunk_size" in raw else None
     sections = {s: raw[s] for s in SECTIONS if s in raw}
     configs = tuple(make_config(**point) for point in expand_grid(sections))

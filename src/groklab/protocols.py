@@ -46,6 +46,10 @@ class HasTargetFamily(Protocol):
     def target_family(self) -> TargetFamily:
         """The class with default arguments; tasks take their own keyword arguments too."""
 
+    def target_family_shape(self) -> tuple[int, int, int]:
+        """(hypotheses, inputs, classes) of `target_family()` with its default arguments, computed
+        without building it, so that a caller can refuse a class too large to hold."""
+
 
 @runtime_checkable
 class Model(Protocol):

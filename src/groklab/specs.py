@@ -8,18 +8,97 @@ from __future__ import annotations
 
 import hashlib
 import json
+import types
+import typing
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from groklab import defaults
 from groklab.errors import GroklabInputError
 
+MAX_STEPS = 2**31 - 1  # the engine counts steps in 32-bit integers
+MAX_SIZE = 2**31 - 1  # sizes, counts and random indices are int32 in JAX
+MAX_LANES = 2**16  # trials per compiled group: a GPU's default is 512; far more only exhausts memory
+MAX_DEGREE = 64  # polynomial degrees: z^64 overflows float32 for every |z| > 4
+FLOAT32_MAX = 3.4028234663852886e38  # the largest finite float32 (numpy.finfo(numpy.float32).max)
+MAX_SEED = 2**32 - 2  # seeds are folded into PRNG keys as uint32 (data_seed + 1 included)
 
-class Spec(BaseModel):
+
+# What a field of each plain type takes as it is; anything else pydantic's lax mode would convert
+# (True to 1, 1 to True, "3" to 3), which a spec refuses.
+_TAKES = {bool: (bool,), str: (str,), int: (int, float), float: (float, int)}
+
+
+def _admits(annotation: Any, value: Any) -> bool:
+    """Whether a field typed `annotation` takes the plain `value` as it is, not by coercion."""
+    if annotation is Any or type(value) not in _TAKES:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        return any(type(option) is type(value) for option in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        return any(_admits(arm, value) for arm in typing.get_args(annotation))
+    if annotation is type(None):
+        return False
+    if origin is not None or not isinstance(annotation, type):
+        return True  # containers: pydantic checks their shape, reject_coercion their items
+    return annotation in _TAKES[type(value)] or annotation not in _TAKES
+
+
+def reject_coercion(annotation: Any, value: Any) -> None:
+    """Refuse what pydantic's lax mode would silently convert: True as the integer 1, 1 as True,
+    "3" as 3, also inside tuple-valued fields. Raises ValueError (a one-line field error)."""
+    if not _admits(annotation, value):
+        raise ValueError(f"expected {_describe(annotation)}, not {type(value).__name__}")
+    if isinstance(value, (tuple, list)) and typing.get_origin(annotation) is tuple:
+        args = typing.get_args(annotation)
+        for item in value:
+            reject_coercion(args[0] if len(args) == 2 and args[1] is Ellipsis else Any, item)
+
+
+def _describe(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(option) for option in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(arm) for arm in typing.get_args(annotation) if arm is not type(None))
+    return annotation.__name__ if isinstance(annotation, type) else str(annotation)
+
+
+class StrictModel(BaseModel):
+    """Frozen, unknown fields rejected, no NaN or infinity, and no silent coercion of booleans or
+    strings into numbers: a sweep file's `n = true` or `lr = "0.1"` is an error naming the field."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_coercion(cls, value: Any, info: ValidationInfo) -> Any:
+        reject_coercion(cls.model_fields[info.field_name].annotation, value)
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _float32_range(cls, value: Any) -> Any:
+        # Components compute in float32: 1e300 is finite here but infinite there.
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, float) and abs(item) > FLOAT32_MAX:
+                raise ValueError(f"must lie within float32's range, |x| <= {FLOAT32_MAX:.4g}")
+        return value
+
+
+class Spec(StrictModel):
     """Base for all component specs: frozen, unknown fields rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     name: str
 
 
@@ -40,17 +119,18 @@ class OptimizerSpec(Spec):
     eps: float = Field(1e-8, gt=0)
 
 
-class TrainSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    batch_size: int | None = Field(defaults.BATCH_SIZE, gt=0, description="None = full batch (finite tasks only)")
-    max_steps: int = Field(defaults.MAX_STEPS, gt=0, description="step budget per trial")
-    eval_every: int = Field(defaults.EVAL_EVERY, gt=0, description="steps between evaluations (the t_c resolution)")
+class TrainSpec(StrictModel):
+    batch_size: int | None = Field(defaults.BATCH_SIZE, gt=0, le=MAX_SIZE,
+                                   description="None = full batch (finite tasks only)")
+    max_steps: int = Field(defaults.MAX_STEPS, gt=0, le=MAX_STEPS, description="step budget per trial")
+    eval_every: int = Field(defaults.EVAL_EVERY, gt=0, le=MAX_STEPS,
+                            description="steps between evaluations (the t_c resolution)")
     target_accuracy: float = Field(1.0, gt=0, le=1, description="converged at the first eval with val accuracy >= this")
     stop_on_convergence: bool = True
-    lanes: int | None = Field(None, ge=1, description="trials per compiled group; None = the backend's default "
+    lanes: int | None = Field(None, ge=1, le=MAX_LANES, description="trials per compiled group; None = the backend's default "
                               "(up to 16 on CPU, 512 on a GPU). Few-seed configs on CPU run faster with fewer lanes; "
                               "results are bit-identical for a given lanes, whatever the chunking")
-    data_seed: int | None = Field(None, ge=0, description="re-draw only the SGD data stream (batches, sample "
+    data_seed: int | None = Field(None, ge=0, le=MAX_SEED, description="re-draw only the SGD data stream (batches, sample "
                                   "order): trial i keeps its init and support S but sees batches from "
                                   "(data_seed, i); None = the trial's own stream (Barak et al. Fig 2 center)")
 

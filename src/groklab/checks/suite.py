@@ -4,13 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from groklab.catalog import load_all
-from groklab.checks.base import SUITES, CheckResult, Scale
+from groklab.checks.base import SUITES, CheckResult, Scale, at_scale
 from groklab.errors import GroklabInputError
 
 
 def run_suite(suite: str, scale: Scale, root: Path, workers: int | None = None,
               claims: set[str] | None = None) -> list[CheckResult]:
     load_all()
+    at_scale(scale, tiny=None, quick=None, full=None)  # an unknown scale fails before any work
     if suite not in SUITES:
         raise GroklabInputError(f"suite: unknown check suite {suite!r} (known: {', '.join(sorted(SUITES))})")
     known = {check.claim for check in SUITES[suite]}

@@ -14,14 +14,17 @@ from groklab.cli.app import VERDICT_STYLE, WORKERS_HELP, app, out
 @app.command("check")
 def check_cmd(
     suite: str = typer.Argument(..., help="hidden-progress | barren-plateau"),
-    full: bool = typer.Option(False, "--full", help="the full scale (more seeds) instead of the quick one"),
+    full: bool = typer.Option(False, "--full", help="exactly the spec's setting of every claim (seeds, n, budgets; "
+                              "some are GPU-scale) instead of the quick scale, which may use fewer seeds, a smaller "
+                              "budget or a smaller n and says so in its setting column"),
     claim: list[str] = typer.Option([], "--claim", help="only these claim numbers (repeatable)"),
     store: Path = typer.Option(Path("results/checks"), "--store"),
     workers: Optional[int] = typer.Option(None, "--workers", help=WORKERS_HELP),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Run a paper's claim checks: claim, setting, measured value, threshold, PASS / FAIL / INFO.
-    Claims not yet implemented are not listed (see the issue notes)."""
+    """Run a paper's claim checks: claim, setting (what ran), measured value, threshold, verdict.
+    PASS / FAIL against the spec's threshold; INFO for a number reported without one. Only PASS is
+    green; the exit code is 1 if any row FAILs (INFO rows never fail a run)."""
     from groklab.checks.suite import run_suite
 
     results = run_suite(suite, "full" if full else "quick", store, workers, set(claim) or None)

@@ -20,19 +20,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from groklab import defaults, registry
+from groklab.specs import MAX_SEED, MAX_STEPS, StrictModel
 from groklab.store import Store
 
 ExperimentFn = Callable[..., dict]
 
 
-class ExperimentOptions(BaseModel):
-    """Base of every experiment's options: frozen, unknown fields rejected."""
+class ExperimentOptions(StrictModel):
+    """Base of every experiment's options: frozen, unknown fields, NaN and coercions rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    seed: int = Field(defaults.SEED, ge=0, description="base seed; trial i of a config uses keys from (seed, i)")
+    seed: int = Field(defaults.SEED, ge=0, le=MAX_SEED,
+                      description="base seed; trial i of a config uses keys from (seed, i)")
 
 
 class ParityOptions(ExperimentOptions):
@@ -50,8 +51,9 @@ class SGDOptions(ExperimentOptions):
 
 
 class BudgetOptions(ExperimentOptions):
-    max_steps: int = Field(defaults.MAX_STEPS, gt=0, description="step budget per trial")
-    eval_every: int = Field(defaults.EVAL_EVERY, gt=0, description="steps between evaluations (the t_c resolution)")
+    max_steps: int = Field(defaults.MAX_STEPS, gt=0, le=MAX_STEPS, description="step budget per trial")
+    eval_every: int = Field(defaults.EVAL_EVERY, gt=0, le=MAX_STEPS,
+                            description="steps between evaluations (the t_c resolution)")
 
 
 class BaselineOptions(ParityOptions, WidthOption, SGDOptions, BudgetOptions):

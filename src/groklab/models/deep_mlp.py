@@ -34,10 +34,12 @@ from groklab.models.init import Scheme, init_bias, init_weight
 from groklab.models.layers import dense
 from groklab.specs import Spec
 
+MAX_DEPTH = 64  # layers are a Python loop, traced one by one: deeper nets take seconds to build
+
 
 class DeepMLPSpec(Spec):
     name: Literal["deep-mlp"] = "deep-mlp"
-    depth: int = Field(3, ge=2, description="L: weight matrices (L-1 hidden layers); z^2 gives degree 2^(L-1)")
+    depth: int = Field(3, ge=2, le=MAX_DEPTH, description="L: weight matrices (L-1 hidden layers); z^2 gives degree 2^(L-1)")
     width: int = Field(64, gt=0, description="units in every hidden layer")
     activation: Literal["square", "relu"] = "square"
     init: Scheme = "uniform"

@@ -14,14 +14,14 @@ from pydantic import Field
 from groklab import registry
 from groklab.models.init import Scheme, init_bias, init_weight
 from groklab.models.layers import dense
-from groklab.specs import Spec
+from groklab.specs import MAX_DEGREE, Spec
 
 
 class MLPSpec(Spec):
     name: Literal["mlp"] = "mlp"
     width: int = Field(100, gt=0, description="hidden units r")
     activation: Literal["relu", "power"] = "relu"
-    degree: int = Field(2, ge=1, description="k of the z^k activation (activation='power' only)")
+    degree: int = Field(2, ge=1, le=MAX_DEGREE, description="k of the z^k activation (activation='power' only)")
     init: Scheme = "uniform"
     init_scale: float = Field(1.0, gt=0, description="multiplies every initial weight")
     bias: bool = Field(True, description="hidden and output biases (needed for odd k)")

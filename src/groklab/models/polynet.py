@@ -28,6 +28,7 @@ import jax.numpy as jnp
 from pydantic import Field
 
 from groklab import registry
+from groklab.errors import GroklabInputError
 from groklab.models.init import Scheme, init_bias, init_weight
 from groklab.specs import Spec
 
@@ -63,13 +64,17 @@ def _check_output(name: str, output_dim: int) -> None:
 
 
 class PolyNet:
-    def __init__(self, spec: PolyNetSpec | ParityMachineSpec, input_dim: int, output_dim: int):
+    """Shared by "polynet" and "parity-machine"; the builders say whether the factors have biases
+    (the parity machine's spec has no bias field: it never has them)."""
+
+    def __init__(self, spec: PolyNetSpec | ParityMachineSpec, input_dim: int, output_dim: int, bias: bool,
+                 bias_init: Literal["torch", "zero"] = "zero"):
         self.spec = spec
         self.input_dim = input_dim
         self.output_dim = output_dim
         self.degree = spec.degree
-        self.bias = getattr(spec, "bias", False)
-        self.bias_init = getattr(spec, "bias_init", "zero")
+        self.bias = bias
+        self.bias_init = bias_init
 
     def init(self, key: jax.Array) -> dict:
         s, n, k, m = self.spec, self.input_dim, self.degree, self.output_dim
@@ -133,21 +138,21 @@ class DisjointPolyNet:
                           description="PolyNet prod_i (w_i.x (+ b_i)), k factors")
 def build_polynet(spec: PolyNetSpec, input_dim: int, output_dim: int) -> PolyNet:
     _check_output("polynet", output_dim)
-    return PolyNet(spec, input_dim, output_dim)
+    return PolyNet(spec, input_dim, output_dim, spec.bias, spec.bias_init)
 
 
 @registry.models.register("parity-machine", version="1", spec_class=ParityMachineSpec,
                           description="parity machine sign(prod_i w_i.x): trains prod_i w_i.x, scored by sign")
 def build_parity_machine(spec: ParityMachineSpec, input_dim: int, output_dim: int) -> PolyNet:
     _check_output("parity-machine", output_dim)
-    return PolyNet(spec, input_dim, output_dim)
+    return PolyNet(spec, input_dim, output_dim, bias=False)
 
 
 @registry.models.register("disjoint-polynet", version="1", spec_class=DisjointPolyNetSpec,
                           description="disjoint-PolyNet prod_i <w_i, x_{P_i}>, contiguous blocks of n/k")
 def build_disjoint_polynet(spec: DisjointPolyNetSpec, input_dim: int, output_dim: int) -> DisjointPolyNet:
     _check_output("disjoint-polynet", output_dim)
-    if input_dim % spec.degree:
-        raise ValueError(f"disjoint-polynet needs input_dim divisible by degree k "
-                         f"(got n = {input_dim}, k = {spec.degree})")
+    if input_dim % spec.degree:  # a GroklabInputError: make_config builds the model before any work
+        raise GroklabInputError(f"model.degree: disjoint-polynet needs the input dimension divisible by degree k "
+                                f"(got n = {input_dim}, k = {spec.degree})")
     return DisjointPolyNet(spec, input_dim, output_dim)

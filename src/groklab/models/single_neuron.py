@@ -31,7 +31,7 @@ from pydantic import Field
 
 from groklab import registry
 from groklab.models.init import Scheme, init_bias, init_weight
-from groklab.specs import Spec
+from groklab.specs import MAX_DEGREE, Spec
 
 Activation = Literal["zigzag", "polynomial", "inf-zigzag", "sinusoidal"]
 
@@ -88,7 +88,7 @@ def activate(name: str, z: jax.Array, k: int) -> jax.Array:
 class SingleNeuronSpec(Spec):
     name: Literal["single-neuron"] = "single-neuron"
     activation: Activation = "sinusoidal"
-    degree: int = Field(3, ge=1, description="k: the knots (k - 2j, (-1)^j) of zigzag and polynomial")
+    degree: int = Field(3, ge=1, le=MAX_DEGREE, description="k: the knots (k - 2j, (-1)^j) of zigzag and polynomial")
     trainable_output: bool = Field(True, description="False fixes u = 1 (architectures xi-xiv)")
     bias: bool = Field(True, description="trainable bias b (needed to hit b = -k for inf-zigzag/sinusoidal)")
     bias_init: Literal["torch", "zero"] = "torch"

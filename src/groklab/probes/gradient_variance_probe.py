@@ -40,14 +40,14 @@ def check_supported(task, model) -> None:
     if not isinstance(task, HasTargetFamily):
         raise GroklabInputError(f"probes: gradient-variance needs a task with a hypothesis class "
                                 f"(target_family); {task.spec.name} has none")
-    family = _family(task)
+    hypotheses, inputs, classes = task.target_family_shape()  # the class is built only once it fits
     params = jax.eval_shape(model.init, jax.random.key(0))
     parameters = sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(params))
-    inputs, classes = family.targets.shape[1], max(family.num_classes, 1)
-    if inputs * parameters > MAX_FLOATS or family.size * inputs * classes > MAX_FLOATS:
-        raise GroklabInputError(f"probes: gradient-variance in the engine is for small classes ({family.size} "
+    if inputs * parameters > MAX_FLOATS or hypotheses * inputs * max(classes, 1) > MAX_FLOATS:
+        raise GroklabInputError(f"probes: gradient-variance in the engine is for small classes ({hypotheses} "
                                 f"targets x {inputs} inputs x {parameters} parameters is too large); use "
                                 "groklab.hardness.gradient_variance on the host")
+    _family(task)
 
 
 def gradient_variance_probe(model, task, params, init_params, task_state) -> dict:

@@ -17,9 +17,20 @@ import pyarrow.parquet as pq
 from groklab.engine.train import ChunkResult
 from groklab.errors import GroklabInputError
 from groklab.store import layout
-from groklab.store.layout import CURVES_SUFFIX, TEMP_GLOB, TRIALS_SUFFIX, trials_path_of, write_atomic
+from groklab.store.layout import (
+    CURVES_SUFFIX,
+    TEMP_GLOB,
+    TRIALS_SUFFIX,
+    trials_path_of,
+    write_atomic,
+)
 from groklab.store.lock import writer_lock
-from groklab.store.provenance import component_versions, current_run_key, environment_versions, run_key
+from groklab.store.provenance import (
+    component_versions,
+    current_run_key,
+    environment_versions,
+    run_key,
+)
 from groklab.store.writer import chunk_tables, table_rows
 
 __all__ = ["Store", "component_versions", "current_run_key", "environment_versions", "run_key",
@@ -119,7 +130,9 @@ class Store:
         `all_trials` and one per measurement table (see `views`); only the given configs' chunks if
         `config_hashes` is given."""
         tables = sorted(self.tables_dir.glob("*.parquet")) if self.tables_dir.exists() else []
-        from groklab.store.views import confined_connection  # DuckDB and Arrow datasets load on first read
+        from groklab.store.views import (
+            confined_connection,  # DuckDB and Arrow datasets load on first read
+        )
 
         files = self.trial_files(config_hashes)
         if not files and not tables:

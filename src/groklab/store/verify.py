@@ -18,7 +18,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from groklab.store.layout import CURVES_SUFFIX, TRIALS_SUFFIX, chunk_id_of, curves_path_of
+from groklab.store.layout import (
+    CURVES_SUFFIX,
+    TRIALS_SUFFIX,
+    chunk_id_of,
+    curves_path_of,
+)
 from groklab.store.lock import in_use
 
 STRING, INTEGER, BOOLEAN = "string", "integer", "boolean"

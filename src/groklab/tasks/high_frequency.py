@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from groklab import registry
-from groklab.specs import Spec
+from groklab.specs import FLOAT32_MAX, MAX_SIZE, Spec
 from groklab.tasks.family import TargetFamily
 
 Psi = Literal["sawtooth", "sine"]
@@ -61,8 +61,8 @@ class HighFrequencySpec(Spec):
     psi: Psi = Field("sawtooth", description="1-periodic profile: sawtooth frac(u) - 1/2 or sine sin(2 pi u)")
     standardize: bool = Field(False, description="rescale psi to variance 1 (mean is already 0)")
     encoding: InputEncoding = Field("centred", description="model input: centred 2x - 1, or raw x in [0, 1]")
-    samples: int | None = Field(None, gt=0, description="finite training set of this many x; None = online")
-    eval_samples: int = Field(8192, gt=0, description="fresh test points per evaluation")
+    samples: int | None = Field(None, gt=0, le=MAX_SIZE, description="finite training set of this many x; None = online")
+    eval_samples: int = Field(8192, gt=0, le=MAX_SIZE, description="fresh test points per evaluation")
     default_loss: ClassVar[str] = "square"
 
     @model_validator(mode="after")
@@ -70,6 +70,9 @@ class HighFrequencySpec(Spec):
         if self.frequency_low > self.frequency_high:
             raise ValueError(f"frequency_low ({self.frequency_low}) must be at most frequency_high "
                              f"({self.frequency_high})")
+        if self.frequency_high * self.frequency > FLOAT32_MAX:
+            raise ValueError(f"frequency ({self.frequency:g}) times frequency_high ({self.frequency_high:g}) must "
+                             "stay within float32's range")
         return self
 
     @property
@@ -116,6 +119,9 @@ class HighFrequency:
 
     def train_set(self, state: dict):
         return None if self.spec.samples is None else self._examples(state["a"], state["x_train"])
+
+    def target_family_shape(self) -> tuple[int, int, int]:
+        return 64, default_quadrature_points(self.spec.frequency_range[1]), 1
 
     def target_family(self, hypotheses: int = 64, quadrature_points: int | None = None,
                       rule: QuadratureRule = "midpoint") -> TargetFamily:

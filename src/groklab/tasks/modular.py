@@ -14,6 +14,10 @@ from pydantic import Field, model_validator
 from groklab import registry
 from groklab.specs import Spec
 
+# Pairs are indexed a * p + b in int32 (JAX's default integer): p^2 < 2^31, so p <= 46337 (the
+# largest prime below sqrt(2^31)). The bound also keeps is_prime's trial division instant.
+MAX_PRIME = 46337
+
 
 def is_prime(p: int) -> bool:
     return p >= 2 and all(p % d for d in range(2, int(p**0.5) + 1))
@@ -21,7 +25,7 @@ def is_prime(p: int) -> bool:
 
 class ModularAdditionSpec(Spec):
     name: Literal["modular-addition"] = "modular-addition"
-    p: int = Field(23, gt=1, description="modulus (prime)")
+    p: int = Field(23, gt=1, le=MAX_PRIME, description="modulus (prime)")
     train_fraction: float = Field(0.5, gt=0, lt=1, description="fraction of the p^2 pairs used for training")
     default_loss: ClassVar[str] = "cross-entropy"
 
@@ -68,6 +72,8 @@ class ModularAddition:
     def train_set(self, state: dict):
         return self._encode(state["train"])
 
+    def target_family_shape(self) -> tuple[int, int, int]:
+        return 64, self.spec.p**2, self.spec.p
 
     def target_family(self, hypotheses: int = 64, seed: int = 0):
         """Relabelled sums h_{s,t}(a, b) = (s(a) + t(b)) mod p for permutations s, t of Z_p: the

@@ -136,6 +136,9 @@ class ModularMultiplication:
     def train_set(self, state: dict):
         return self._examples(state["a"], state["train"])
 
+    def target_family_shape(self) -> tuple[int, int, int]:
+        return self.spec.p - 1, self.spec.p - 1, 1
+
     def target_family(self, hypotheses: int | None = None, seed: int = 0) -> TargetFamily:
         """The class {h_a} on all of Z_p^*; see `modular_multiplication_family`."""
         s = self.spec

@@ -6,6 +6,7 @@ disjoint variant where S has exactly one coordinate in each of k equal blocks of
 """
 from __future__ import annotations
 
+import math
 from typing import ClassVar, Literal
 
 import jax
@@ -13,20 +14,21 @@ import jax.numpy as jnp
 from pydantic import Field, model_validator
 
 from groklab import registry
-from groklab.specs import Spec
+from groklab.errors import GroklabInputError
+from groklab.specs import MAX_SIZE, Spec
 from groklab.tasks.bits import all_sign_vectors, random_signs
 
 
 class ParitySpec(Spec):
     name: Literal["parity"] = "parity"
-    n: int = Field(50, gt=0, description="input dimension")
+    n: int = Field(50, gt=0, le=MAX_SIZE, description="input dimension")
     k: int = Field(3, gt=0, description="size of the hidden support S")
-    samples: int | None = Field(None, gt=0, description="finite training set size m; None = online")
+    samples: int | None = Field(None, gt=0, le=MAX_SIZE, description="finite training set size m; None = online")
     label_noise: float = Field(0.0, ge=0, lt=0.5, description="q: probability a training label is flipped")
     disjoint: bool = Field(False, description="S has one coordinate in each of k blocks of n/k")
     random_labels: bool = Field(False, description="control: training labels are fair coins independent of x "
                                 "(validation labels stay chi_S), as in Barak et al.'s hidden-progress control")
-    eval_samples: int = Field(8192, gt=0, description="fresh validation samples per evaluation (2^13 in the paper)")
+    eval_samples: int = Field(8192, gt=0, le=MAX_SIZE, description="fresh validation samples per evaluation (2^13 in the paper)")
     eval_screen_samples: int = Field(1024, gt=0, description="screen: only trials perfect on these many of the "
                                      "validation samples are scored on the rest (exact for t_c, ~8x cheaper)")
     exact_eval_max_n: int = Field(13, ge=0, description="evaluate exactly over all 2^n inputs when n <= this")
@@ -115,34 +117,38 @@ class SparseParity:
             return None
         return state["x_train"].astype(jnp.float32), state["y_train"]
 
+    def target_family_shape(self) -> tuple[int, int, int]:
+        _check_family_size(self.spec.n)
+        return math.comb(self.spec.n, self.spec.k), 2**self.spec.n, 1
 
     def target_family(self, max_hypotheses: int | None = None, seed: int = 0):
-        """Every (n,k)-parity chi_S on all 2^n inputs (n <= 16), or a uniform sample of
-        `max_hypotheses` supports. The parities are pairwise orthonormal."""
+        """Every (n,k)-parity chi_S on all 2^n inputs (n <= 16), or `max_hypotheses` supports drawn
+        uniformly without replacement (every k-subset equally likely). The parities are pairwise
+        orthonormal."""
         import itertools
-        import math
 
         import numpy as np
 
-        from groklab.errors import GroklabInputError
         from groklab.tasks.family import TargetFamily
 
         n, k = self.spec.n, self.spec.k
-        if n > 16:
-            raise GroklabInputError(f"task.n: the parity family enumerates all 2^n inputs; n <= 16 (got {n})")
-        count = math.comb(n, k)
-        if max_hypotheses is None or max_hypotheses >= count:
-            supports = np.array(list(itertools.combinations(range(n), k)), dtype=np.int64)
-        else:  # a uniform sample of k-subsets, drawn without building all of them
+        _check_family_size(n)
+        count = math.comb(n, k)  # at most C(16, 8) = 12870: every support fits in memory
+        supports = np.array(list(itertools.combinations(range(n), k)), dtype=np.int64)
+        if max_hypotheses is not None and max_hypotheses < count:
             rng = np.random.default_rng(seed)
-            chosen = {tuple(sorted(rng.choice(n, k, replace=False))) for _ in range(4 * max_hypotheses)}
-            supports = np.array(sorted(chosen)[:max_hypotheses], dtype=np.int64)
+            supports = supports[np.sort(rng.choice(count, size=max_hypotheses, replace=False))]
         bits = (np.arange(2**n, dtype=np.uint32)[:, None] >> np.arange(n, dtype=np.uint32)) & 1
         x = (1.0 - 2.0 * bits).astype(np.float32)  # numpy twin of all_sign_vectors: usable while tracing
         targets = np.prod(x[:, supports], axis=2).T  # (H, 2^n)
         return TargetFamily(f"parity(n={n},k={k})", x, np.full(2**n, 2.0**-n), targets.astype(np.float32),
                             supports, exhaustive=len(supports) == count,
                             note="" if len(supports) == count else f"{len(supports)} of {count} supports, uniform")
+
+
+def _check_family_size(n: int) -> None:
+    if n > 16:
+        raise GroklabInputError(f"task.n: the parity family enumerates all 2^n inputs; n <= 16 (got {n})")
 
 
 @registry.tasks.register("parity", version="1", spec_class=ParitySpec,

@@ -14,6 +14,7 @@ loss, weight decay lambda_0 = 1 (so the init is forgotten: w_1 = -eta_0 g), eta_
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -182,27 +183,38 @@ def one_step_features(n: int, k: int, batch: int, key, width: int = 64, support=
     so the relevant coordinates become about +-1/k. Needs even k (odd k: relevant gradient 0 without bias)
     and n odd (w . x never 0). The gradient is computed with jax.
     """
+    if k % 2 or n % 2 == 0 or width % 2:
+        raise ValueError("Thm 4 setting: even k, odd n, even width")
+    support = tuple(range(k)) if support is None else tuple(sorted(support))
+    eta0 = 1.0 / (k * majority_relu_coefficient(n, k - 1))
+    return float(_one_step_program(n, batch, width, support)(key, eta0))
+
+
+@functools.lru_cache(maxsize=None)
+def _one_step_program(n: int, batch: int, width: int, support: tuple[int, ...]):
+    """`one_step_features`' step as one compiled function of (key, eta0) per shape: run eagerly,
+    every jax op of it would compile on its own."""
     import jax
     import jax.numpy as jnp
 
     from groklab.tasks.bits import random_signs
 
-    if k % 2 or n % 2 == 0 or width % 2:
-        raise ValueError("Thm 4 setting: even k, odd n, even width")
-    support = tuple(range(k)) if support is None else tuple(sorted(support))
-    eta0 = 1.0 / (k * majority_relu_coefficient(n, k - 1))
-    k_init, k_data = jax.random.split(key)
-    half = random_signs(k_init, (width // 2,), n)
-    w0 = jnp.concatenate([half, half])
-    u = jnp.concatenate([jnp.ones(width // 2), -jnp.ones(width // 2)])
-    x = random_signs(k_data, (batch,), n)
-    y = jnp.prod(x[:, jnp.asarray(support)], axis=1)
+    k = len(support)
 
-    def loss(w):
-        f = jax.nn.relu(x @ w.T) @ u
-        return jnp.mean(jnp.maximum(0.0, 1.0 - y * f))
+    def hits(key, eta0):
+        k_init, k_data = jax.random.split(key)
+        half = random_signs(k_init, (width // 2,), n)
+        w0 = jnp.concatenate([half, half])
+        u = jnp.concatenate([jnp.ones(width // 2), -jnp.ones(width // 2)])
+        x = random_signs(k_data, (batch,), n)
+        y = jnp.prod(x[:, jnp.asarray(support)], axis=1)
 
-    w1 = (1.0 - 1.0) * w0 - eta0 * jax.grad(loss)(w0)
-    _, top = jax.lax.top_k(jnp.abs(w1), k)
-    hit = jnp.all(jnp.sort(top, axis=1) == jnp.asarray(support), axis=1)
-    return float(jnp.mean(hit))
+        def loss(w):
+            f = jax.nn.relu(x @ w.T) @ u
+            return jnp.mean(jnp.maximum(0.0, 1.0 - y * f))
+
+        w1 = (1.0 - 1.0) * w0 - eta0 * jax.grad(loss)(w0)
+        _, top = jax.lax.top_k(jnp.abs(w1), k)
+        return jnp.mean(jnp.all(jnp.sort(top, axis=1) == jnp.asarray(support), axis=1))
+
+    return jax.jit(hits)

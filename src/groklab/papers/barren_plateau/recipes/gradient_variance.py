@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
+from groklab import defaults
 from groklab.experiments.base import ExperimentOptions, experiment, figure_dir
 from groklab.figures import plt, save_figure
 from groklab.hardness.gradient_variance import build_task_and_model, gradient_variance
@@ -31,7 +32,7 @@ class GradientVarianceOptions(ExperimentOptions):
     frequencies: tuple[float, ...] = Field((4, 16, 64, 256, 1024), description="frequency scales A (a ~ U[A, 2A])")
     psi: Literal["sawtooth", "sine"] = Field("sawtooth", description="periodic profile on the real line: sawtooth | sine")
     hypotheses: int = Field(64, gt=1, description="frequencies a per A (a midpoint grid of [A, 2A])")
-    width: int = Field(100, gt=0, description="hidden units of the ReLU MLP")
+    width: int = Field(defaults.WIDTH, gt=0, description="hidden units of the ReLU MLP")
     inits: int = Field(5, ge=2, description="random initializations per point (the spread gives the exponent's CI)")
 
 

@@ -8,19 +8,22 @@ UNRECOVERED): a ReLU MLP 1-128-128-1 with biases (`deep-mlp`, depth 3), Adam lr 
     samples"; 0 = online), minibatches of 64. Reported: the final test MSE on 8192 fresh points
     divided by Var(psi), per A. The engine's accuracy is meaningless for real targets; the test MSE
     is the `val_loss` column.
-(b) Z_p: the +-1 parity bit of a x mod p (`modular-multiplication`, target "parity"), x encoded in
-    binary (the spec's check; "scalar" and "one-hot" are options), trained on `train_fraction` of
-    Z_p^* with the logistic loss; reported: the held-out accuracy on the rest of Z_p^*.
+(b) Z_p: the +-1 parity bit of a x mod p (`modular-multiplication`, target "parity"), x encoded as a
+    scalar 2x/p - 1 (the spec's check; "binary" digits and "one-hot" are options), trained on
+    `train_fraction` of Z_p^* with the logistic loss; reported: the held-out accuracy on the rest.
 
-Verdict (the spec's thresholds, applied to the median over trials; every trial is reported):
-final test MSE <= 0.2 Var(psi) for every A <= 2, >= 0.8 Var(psi) for every A >= 64; held-out
-parity-bit accuracy <= 0.56 for every p >= 1009 (binary encoding). Smaller p are reported only.
+Verdict (the spec's thresholds; each is a statement about a trained network, so it is asked of every
+trial): final test MSE <= 0.2 Var(psi) for every A <= 2, >= 0.8 Var(psi) for every A >= 64; held-out
+parity-bit accuracy <= 0.56 for every p >= 1009 with x as a scalar (the spec's check). Frequencies in
+between, smaller p and the binary encoding are reported only.
 
-Measured (2-core CPU, 16 trials each, 6000 steps): the real-line half reproduces. The parity-bit half
-does not with binary x: held-out accuracy is about 0.9 at p = 1009 and 0.97 at p = 10007. In binary,
-a x mod p = sum_i b_i r_i - p floor(S) with r_i = 2^i a mod p and S = sum_i b_i r_i / p, so its parity
-is (the XOR of the bits whose r_i is odd) XOR (floor(S) mod 2): a function of two linear forms of the
-bits, which an MLP learns. With scalar x (2x/p - 1) the held-out accuracy stays near 0.5.
+Measured (2-core CPU, 16 trials each, 6000 steps): the real-line half reproduces, and with scalar x
+(2x/p - 1) the held-out accuracy stays near 0.5. With binary x the parity bit IS learned (the spec's
+2026-12 Finding, not a claim of the paper): held-out accuracy about 0.9 at p = 1009 and 0.97 at
+p = 10007. In binary, a x mod p = sum_i b_i r_i - p floor(S) with r_i = 2^i a mod p and
+S = sum_i b_i r_i / p, so its parity is (the XOR of the bits whose r_i is odd) XOR (floor(S) mod 2): a
+function of two linear forms of the bits, which an MLP learns. It does not contradict Thm 15, which
+bounds the gradient variance over the class of all a, not the learnability of one a.
 
 On CPU the engine computes 16 trials side by side whatever the count (one vmapped group), so
 `trials` up to 16 costs the same as 1.
@@ -46,7 +49,8 @@ from groklab.tasks.modular_multiplication import MAX_PRIME
 NAME = "high-frequency-training"
 LOW_FREQUENCY_MAX, LOW_FREQUENCY_MSE = 2.0, 0.2  # A <= 2: test MSE <= 0.2 Var(psi)
 HIGH_FREQUENCY_MIN, HIGH_FREQUENCY_MSE = 64.0, 0.8  # A >= 64: test MSE >= 0.8 Var(psi)
-LARGE_PRIME_MIN, LARGE_PRIME_ACCURACY = 1009, 0.56  # p >= 1009: held-out parity-bit accuracy <= 0.56
+LARGE_PRIME_MIN, LARGE_PRIME_ACCURACY = 1009, 0.56  # p >= 1009: held-out parity-bit accuracy <= 0.56 ...
+JUDGED_ENCODING = "scalar"  # ... with x as a scalar (spec claim 35); binary x is the Finding, reported only
 
 
 class HighFrequencyTrainingOptions(ExperimentOptions):
@@ -56,7 +60,9 @@ class HighFrequencyTrainingOptions(ExperimentOptions):
     samples: int = Field(10_000, ge=0, description="fixed training sample of x for the real line; 0 = online")
     parity_primes: tuple[int, ...] = Field((97, 1009), description="primes for the parity bit of a x mod p "
                                            "(the verdict uses p >= 1009; empty: skip part b)")
-    parity_encoding: Literal["binary", "scalar", "one-hot"] = Field("binary", description="encoding of x in Z_p^*")
+    parity_encoding: Literal["binary", "scalar", "one-hot"] = Field(
+        JUDGED_ENCODING, description="encoding of x in Z_p^*: scalar 2x/p - 1 (the spec's check), binary digits "
+                                     "(learnable, the spec's Finding) or one-hot")
     train_fraction: float = Field(0.5, gt=0, lt=1, description="fraction of Z_p^* the parity bit is trained on")
     parity_loss: Literal["logistic", "hinge", "square"] = Field("logistic", description="loss for +-1 parity labels")
     depth: int = Field(3, ge=2, description="weight layers of the ReLU MLP (3: 1-128-128-1)")
@@ -124,13 +130,12 @@ def summarize_real_line(store: Store, config: TrialConfig, seed: int, trials: in
              "test_mse_over_variance": ratios, "summary": _stats(ratios),
              "final_train_set_mse_over_variance": ([float(v) / variance for v in rows["final_train_set_loss"]]
                                                    if "final_train_set_loss" in rows else None)}
-    median = point["summary"]["median"]
     if frequency <= LOW_FREQUENCY_MAX:
-        point["threshold"] = f"median test MSE / Var <= {LOW_FREQUENCY_MSE}"
-        point["passed"] = bool(median <= LOW_FREQUENCY_MSE)
+        point["threshold"] = f"test MSE / Var <= {LOW_FREQUENCY_MSE} for every trial"
+        point["passed"] = bool(point["summary"]["max"] <= LOW_FREQUENCY_MSE)
     elif frequency >= HIGH_FREQUENCY_MIN:
-        point["threshold"] = f"median test MSE / Var >= {HIGH_FREQUENCY_MSE}"
-        point["passed"] = bool(median >= HIGH_FREQUENCY_MSE)
+        point["threshold"] = f"test MSE / Var >= {HIGH_FREQUENCY_MSE} for every trial"
+        point["passed"] = bool(point["summary"]["min"] >= HIGH_FREQUENCY_MSE)
     return point
 
 
@@ -141,9 +146,9 @@ def summarize_parity(store: Store, config: TrialConfig, seed: int, trials: int) 
     point = {"p": p, "encoding": config.task.encoding, "config_hash": config.config_hash(),
              "held_out_accuracy": held_out, "summary": _stats(held_out),
              "train_accuracy": [float(a) for a in rows["final_train_accuracy"]]}
-    if p >= LARGE_PRIME_MIN and config.task.encoding == "binary":
-        point["threshold"] = f"median held-out accuracy <= {LARGE_PRIME_ACCURACY}"
-        point["passed"] = bool(point["summary"]["median"] <= LARGE_PRIME_ACCURACY)
+    if p >= LARGE_PRIME_MIN and config.task.encoding == JUDGED_ENCODING:
+        point["threshold"] = f"held-out accuracy <= {LARGE_PRIME_ACCURACY} for every trial"
+        point["passed"] = bool(point["summary"]["max"] <= LARGE_PRIME_ACCURACY)
     return point
 
 
@@ -206,7 +211,7 @@ def run_high_frequency_training(options: HighFrequencyTrainingOptions, store: St
     real_points = [summarize_real_line(store, c, seed, trials) for c in real_configs]
     parity_points = [summarize_parity(store, c, seed, trials) for c in parity_configs]
     judged = [pt for pt in real_points + parity_points if "passed" in pt]
-    verdict = "n/a" if not judged else ("PASS" if all(pt["passed"] for pt in judged) else "FAIL")
+    verdict = "INFO" if not judged else ("PASS" if all(pt["passed"] for pt in judged) else "FAIL")
 
     out = figure_dir(store)
     figures = []
@@ -221,7 +226,8 @@ def run_high_frequency_training(options: HighFrequencyTrainingOptions, store: St
         figures.append(str(plot_parity(curves, out / f"modmul-parity-{options.parity_encoding}-p{tag}.png", options)))
     return {
         "claim": "Takhanov et al. claim 35: training fails at high frequency / large p: test MSE -> Var(psi) for "
-                 "A >= 64 (and <= 0.2 Var for A <= 2); parity-bit held-out accuracy <= 0.56 for p >= 1009",
+                 "A >= 64 (and <= 0.2 Var for A <= 2); parity-bit held-out accuracy <= 0.56 for p >= 1009 with "
+                 "scalar x; every trial",
         "verdict": verdict,
         "real_line": real_points,
         "parity_bit": parity_points,

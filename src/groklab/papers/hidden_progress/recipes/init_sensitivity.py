@@ -43,12 +43,15 @@ def spread_of_log_tc(steps: np.ndarray) -> dict:
 
 
 def plot_sensitivity(steps: np.ndarray, path, title: str) -> str:
-    order = np.argsort(np.nanmean(steps, axis=1))
+    solved = np.isfinite(steps)
+    means = np.where(solved, steps, 0).sum(axis=1) / np.maximum(solved.sum(axis=1), 1)
+    order = np.argsort(np.where(solved.any(axis=1), means, np.inf))  # inits with nothing solved last
     figure, ax = plt.subplots(figsize=(7, 4))
     for rank, init in enumerate(order):
         row = steps[init]
         ax.scatter(np.full(len(row), rank), row, s=14, color="tab:blue", alpha=0.8)
-    ax.set_yscale("log")
+    if solved.any():  # a log axis with no data warns
+        ax.set_yscale("log")
     ax.set_xlabel("initialization (sorted by mean t_c)")
     ax.set_ylabel("t_c (steps), one dot per data stream")
     ax.set_title(title)
@@ -72,7 +75,8 @@ def run_init_sensitivity(options: SensitivityOptions, store: Store, workers, qui
         solved = rows["converged"].astype(bool)
         steps[rows["trial_index"][solved], stream] = rows["convergence_step"][solved]
     spread = spread_of_log_tc(steps)
-    ratio = spread["within_init_std"] / spread["between_init_std"]
+    between = spread["between_init_std"]
+    ratio = spread["within_init_std"] / between if np.isfinite(between) and between > 0 else float("nan")
     title = (f"({options.n},{options.k}), ReLU r={options.width}, B={options.batch}, lr={options.lr}: "
              f"{options.data_seeds} data orders per init")
     figure = plot_sensitivity(steps, figure_dir(store) / f"init-sensitivity-n{options.n}-k{options.k}.png", title)
@@ -80,7 +84,9 @@ def run_init_sensitivity(options: SensitivityOptions, store: Store, workers, qui
         "claim": f"7: mean within-init std of log t_c < {RATIO_THRESHOLD} x between-init std",
         "verdict": "PASS" if np.isfinite(ratio) and ratio < RATIO_THRESHOLD else "FAIL",
         "figures": [figure],
-        "within_to_between_ratio": float(ratio), **spread,
+        "within_to_between_ratio": float(ratio) if np.isfinite(ratio) else None,
+        **{key: value if not isinstance(value, float) or np.isfinite(value) else None
+           for key, value in spread.items()},
         "solved": int(np.isfinite(steps).sum()), "trials": int(steps.size),
         "convergence_steps": [[None if np.isnan(v) else int(v) for v in row] for row in steps],
         "wall_seconds": round(stats["wall_seconds"], 2),

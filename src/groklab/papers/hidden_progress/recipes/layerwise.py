@@ -26,6 +26,7 @@ hidden layers well below n^2/2 wide; end-to-end training solves the task at widt
 """
 from __future__ import annotations
 
+import functools
 from math import comb
 
 import numpy as np
@@ -151,17 +152,31 @@ def population_label_gradient(n: int, support: tuple[int, ...], depth: int = 3, 
     it is exactly zero when 2^l < |S|: chi_S is orthogonal to all polynomials of lower degree.
     """
     import jax
+
+    program = _label_gradient_program(n, tuple(support), depth, width, bias, greedy_stage)
+    return float(program(jax.random.key(seed)))
+
+
+@functools.lru_cache(maxsize=None)
+def _label_gradient_program(n: int, support: tuple[int, ...], depth: int, width: int, bias: bool,
+                            greedy_stage: int | None):
+    """`population_label_gradient` as one compiled function of the init key per setting (eagerly,
+    every op of the init would compile on its own)."""
+    import jax
     import jax.numpy as jnp
 
     from groklab.models.deep_mlp import DeepMLP, DeepMLPSpec
     from groklab.tasks.bits import all_sign_vectors
 
     model = DeepMLP(DeepMLPSpec(depth=depth, width=width, bias=bias, greedy_stage=greedy_stage), n, 1)
-    params = model.init(jax.random.key(seed))
     x = all_sign_vectors(n)
     chi = jnp.prod(x[:, jnp.asarray(support)], axis=1)
-    grad = jax.jit(jax.grad(lambda p: jnp.mean(chi * model.apply(p, x))))(params)
-    return max(float(jnp.max(jnp.abs(leaf))) for leaf in jax.tree.leaves(grad))
+
+    def largest(key):
+        grad = jax.grad(lambda p: jnp.mean(chi * model.apply(p, x)))(model.init(key))
+        return jnp.max(jnp.stack([jnp.max(jnp.abs(leaf)) for leaf in jax.tree.leaves(grad)]))
+
+    return jax.jit(largest)
 
 
 def mode_label(stage: int | None, depth: int) -> str:

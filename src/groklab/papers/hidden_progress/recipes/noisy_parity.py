@@ -8,8 +8,8 @@ whole budget, so the final accuracy shows whether constant-eta SGD settles at 10
 guaranteed).
 
 Claim 17: SGD converges on the noiseless distribution even at q = 0.49. The verdict is the spec's
-C60 check: at q = 0.1, noiseless accuracy >= 0.95 within 10^5 steps, read as "in at least 80% of
-seeds at every B" (the same 4-of-5 rule as claim 1). The figure compares steps-to-target against
+C60 check: at q = 0.1, noiseless accuracy >= 0.95 within 10^5 steps, a statement about each run, so
+asked of every seed at every B. The figure compares steps-to-target against
 the 1/eps^2 = 1/(1-2q)^2 scaling of the signal-to-noise ratio, as a reference line only.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ from groklab.store import Store
 
 NAME = "noisy-parity"
 VERDICT_NOISE = 0.1  # claim 17's check: q = 0.1
-VERDICT_SUCCESS_RATE = 0.8  # "reaches 0.95" read as >= 4 of 5 seeds, as in claim 1
+VERDICT_SUCCESS_RATE = 1.0  # "reaches 0.95" is a statement about each run: every seed
 
 
 class NoisyParityOptions(ParityOptions, WidthOption, BudgetOptions):
@@ -100,7 +100,7 @@ def summarize_point(store: Store, config: TrialConfig, seed: int, trials: int) -
 def claim_verdict(points: list[dict]) -> str:
     at_verdict_noise = [p for p in points if np.isclose(p["label_noise"], VERDICT_NOISE)]
     if not at_verdict_noise:
-        return "n/a"
+        return "INFO"
     return "PASS" if all(p["success_rate"] >= VERDICT_SUCCESS_RATE for p in at_verdict_noise) else "FAIL"
 
 
@@ -141,7 +141,10 @@ def plot_steps_vs_noise(points: list[dict], path: Path, options: NoisyParityOpti
     with the 1/(1-2q)^2 reference anchored at each B's smallest q."""
     import matplotlib.pyplot as plt
 
-    from groklab.figures import save_figure  # first: selects the headless Agg backend
+    from groklab.figures import (  # first: selects the headless Agg backend
+        legend_if_labelled,
+        save_figure,
+    )
 
     figure, axis = plt.subplots(figsize=(6, 4.2), layout="constrained")
     fine_q = np.linspace(0, max(p["label_noise"] for p in points), 100)
@@ -162,7 +165,7 @@ def plot_steps_vs_noise(points: list[dict], path: Path, options: NoisyParityOpti
                   color=colour, ls="--", lw=1, label="1/(1-2q)^2 reference" if colour == plt.get_cmap("tab10").colors[0]
                   else None)
     axis.set(yscale="log", xlabel="label noise q", ylabel=f"steps to {options.target_accuracy:g} noiseless accuracy")
-    axis.legend(fontsize="small")
+    legend_if_labelled(axis, fontsize="small")
     axis.set_title(f"({options.n},{options.k}) noisy parity", fontsize="medium")
     return save_figure(figure, path)
 
@@ -193,9 +196,10 @@ def run_noisy_parity(options: NoisyParityOptions, store: Store, workers: int | N
                str(plot_steps_vs_noise(points, out / f"{tag}-steps-vs-q.png", options))]
     return {
         "claim": "Barak et al. claim 17 (C.6): SGD learns parity from noisy labels; at q = 0.1 noiseless accuracy "
-                 f">= 0.95 within 1e5 steps (here: in >= {VERDICT_SUCCESS_RATE:.0%} of seeds at every B)",
+                 f">= 0.95 within 1e5 steps (here: in {VERDICT_SUCCESS_RATE:.0%} of seeds at every B)",
         "verdict": claim_verdict(points),
         "points": points,
+        "evaluation": evaluation,
         "setting": f"({options.n},{options.k}) online parity, ReLU r={options.width}, SGD lr={options.lr}, hinge, "
                    f"budget {options.max_steps}, eval every {options.eval_every} on {evaluation}, "
                    f"{trials} seeds per point",

@@ -3,7 +3,9 @@
 Theorem 8 proves that online SGD on a PolyNet f(x) = prod_i w_i . x learns (n,k)-parity in
 n^O(k) steps from a Unif{+-1} init. The paper's Fig 6 row 2 runs PolyNet (xv) on (50,3) at six
 (B, eta) pairs; the check asks that every pair succeeds, and that the disjoint-PolyNet of the
-theory (one factor per block of n/k coordinates) learns (30,3) with online SGD.
+theory (one factor per block of n/k coordinates) learns (30,3) with online SGD. "Success" is the
+spec's (1.6): t_c <= budget, a statement about each seed; the verdict asks it of every seed of
+every pair (Thm 8 itself promises success only with probability 1/2 over the init).
 """
 from __future__ import annotations
 
@@ -18,8 +20,6 @@ from groklab.models.init import Scheme
 from groklab.plan import Plan
 from groklab.runner import execute_plan
 from groklab.store import Store
-
-SUCCESS_RATE = 0.2  # the paper's "solves": >= 20% of seeds within the budget
 
 
 class PolyNetGridOptions(ExperimentOptions):
@@ -81,13 +81,17 @@ def run_polynet_grid(options: PolyNetGridOptions, store: Store, workers, quiet) 
     for label, config in runs.items():
         steps = store.convergence_steps(config.config_hash(), options.seed, range(options.trials))
         summary = analysis.convergence_summary(steps, budget=options.max_steps)
-        results[label] = {key: summary[key] for key in ("solved", "trials", "success_rate", "median_convergence_step")}
+        kept = ("solved", "trials", "success_rate", "median_convergence_step")
+        results[label] = {**{key: summary[key] for key in kept},
+                          "convergence_steps": [int(s) if s >= 0 else None for s in steps],
+                          "batch_size": config.train.batch_size, "lr": config.optimizer.lr,
+                          "model": config.model.name, "n": config.task.n}
         all_steps.append(analysis.censored_steps(steps))
     figure = plot_grid(list(results), all_steps, figure_dir(store) / f"polynet-grid-n{options.n}-k{options.k}.png",
                        f"PolyNet ({options.n},{options.k}), init {options.init}, {options.trials} seeds each")
-    passed = all(r["success_rate"] >= SUCCESS_RATE for r in results.values())
+    passed = all(r["solved"] == r["trials"] for r in results.values())
     return {
-        "claim": f"14: every (B, lr) pair and the disjoint-PolyNet solve (>= {SUCCESS_RATE:.0%} of seeds within "
+        "claim": f"14: every seed of every (B, lr) pair and of the disjoint-PolyNet succeeds (t_c <= "
                  f"{options.max_steps} steps)",
         "verdict": "PASS" if passed else "FAIL",
         "figures": [figure],
