@@ -99,12 +99,12 @@ def test_large_m_shows_no_gap_and_the_verdict_passes(finite_grid):
     assert again["trials_run_now"] == 0 and again["points"] == summary["points"]  # read back from the store
 
 
-def test_verdict_is_na_when_a_check_point_is_missing(finite_grid):
+def test_verdict_is_info_when_a_check_point_is_missing(finite_grid):
     store, _ = finite_grid
     summary = run_experiment("finite-sample-grokking", store, workers=0, n=12, k=3, samples=(100, 1000),
                              weight_decays=(0.01,), max_steps=8000, eval_every=100, check_small_m=100)
     assert summary["trials_run_now"] == 0  # same configs as the fixture's
-    assert summary["verdict"] == "n/a"  # lambda = 0 is not in the grid
+    assert summary["verdict"] == "INFO"  # lambda = 0 is not in the grid
 
 
 def test_noisy_parity_reaches_95_percent_noiseless_accuracy(tmp_path):
@@ -116,7 +116,7 @@ def test_noisy_parity_reaches_95_percent_noiseless_accuracy(tmp_path):
     assert clean["success_rate"] == 1.0 and noisy["success_rate"] == 1.0
     assert min(noisy["final_accuracy"]) >= 0.95
     assert noisy["median_steps_to_target"] >= clean["median_steps_to_target"]
-    assert summary["verdict"] == "n/a"  # q = 0.1, the claim's check point, was not run
+    assert summary["verdict"] == "INFO"  # q = 0.1, the claim's check point, was not run
     assert len(summary["figures"]) == 2
     json.dumps(summary)
 

@@ -22,6 +22,7 @@ def main() -> None:
         from groklab.cli import (  # noqa: F401  (their commands register on import)
             checks,
             data,
+            store_commands,
         )
         from groklab.cli.app import app
         from groklab.cli.recipes import add_recipe_commands
