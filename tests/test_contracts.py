@@ -29,7 +29,8 @@ PROBE_TASKS = [{"name": "parity", "n": 6, "k": 2}, {"name": "modular-addition", 
                {"name": "modular-multiplication", "p": 7}, {"name": "high-frequency", "frequency": 2.0,
                                                              "eval_samples": 32}]
 PROBE_MODELS = [{"name": "mlp", "width": 4}, {"name": "single-neuron"}, {"name": "polynet", "degree": 2},
-                {"name": "deep-mlp", "width": 4}, {"name": "parity-transformer", "d_emb": 4, "heads": 1, "d_attn": 2}]
+                {"name": "deep-mlp", "width": 4}, {"name": "parity-transformer", "d_emb": 4, "heads": 1, "d_attn": 2},
+                {"name": "wg-quadratic", "width": 6}]
 PROBE_TRAIN = {"max_steps": 40, "eval_every": 20, "batch_size": 8, "stop_on_convergence": False}
 
 
@@ -176,6 +177,7 @@ DECAY_STEP = {
     "sgd": {"decoupled": lambda t: (1 - LAM) * t, "l2": lambda t: t - LR * LAM * t},
     "adam": {"decoupled": None, "l2": lambda t: t - LR * jnp.sign(t)},  # Adam's first step moves by lr
     "adamw": {"decoupled": lambda t: (1 - LR * LAM) * t, "l2": None},
+    "normalized-gd": {"decoupled": None, "l2": None},  # no decay (the l-inf penalty is not a weight decay)
 }
 
 
@@ -237,6 +239,7 @@ TINY_RECIPES = {
                        "max_steps": 2000, "eval_every": 25},
     "finite-sample-grokking": {"n": 8, "k": 2, "width": 16, "samples": (20, 60), "weight_decays": (0.0, 0.01),
                                "max_steps": 400, "eval_every": 100, "check_small_m": 20, "check_large_m": 60},
+    "grokking": {"p": (11, 13), "trials": 2, "max_steps": 300},
     "fourier-gap": {"n": 6, "k": 2, "inits": 4, "trials": 2, "max_steps": 200, "eval_every": 100},
     "gradient-variance": {"primes": (5, 7), "frequencies": (2.0, 4.0), "hypotheses": 4, "width": 4, "inits": 2},
     "hardness-comparison": {"parity_ns": (4, 6), "parity_k": 2, "addition_primes": (3, 5), "addition_hypotheses": 4,

@@ -87,11 +87,15 @@ def check_compatible(config: TrialConfig) -> None:
         raise GroklabInputError(f"loss.name: {config.task.name} is {task.num_classes}-way classification; use 'cross-entropy'")
     if not classification and config.loss.name == "cross-entropy":
         raise GroklabInputError(f"loss.name: {config.task.name} has +-1 labels; use hinge, square, logistic or correlation")
+    if config.loss.rescale_gradient and (config.loss.name != "cross-entropy"
+                                         or config.optimizer.name != "normalized-gd"):
+        raise GroklabInputError("loss.rescale_gradient: only for cross-entropy under normalized-gd (any other "
+                                "optimizer's step would change with the scale)")
     if task.regression and config.loss.name != "square":
         raise GroklabInputError(f"loss.name: {config.task.name} has real-valued targets; use 'square'")
     if config.train.batch_size is None and task.train_size is None:
         raise GroklabInputError(f"train.batch_size: full batch needs a finite training set; {config.task.name} is online")
-    _check_architecture(task, model)
+    check_architecture(task, model)
     _dry_run(config, task, model)
     # Probes that only fit some tasks or models say so in their `check`, run before any work.
     for name in config.probes:
@@ -101,11 +105,18 @@ def check_compatible(config: TrialConfig) -> None:
     build_optimizer(config.optimizer)
 
 
-def _check_architecture(task: Task, model: Model) -> None:
+def check_architecture(task: Task, model: Model) -> None:
     """Models built for one task's structure: the disjoint-PolyNet's blocks are the disjoint
-    parity's blocks, one support coordinate (and one factor) per block."""
+    parity's blocks, one support coordinate (and one factor) per block; the quadratic pair network
+    looks its inputs up as one-hot pairs."""
     from groklab.models.polynet import DisjointPolyNet
+    from groklab.models.quadratic_pair import QuadraticPairNet
+    from groklab.protocols import HasOneHotPairs
     from groklab.tasks.parity import SparseParity
+
+    if isinstance(model, QuadraticPairNet) and not isinstance(task, HasOneHotPairs):
+        raise GroklabInputError(f"model.name: wg-quadratic reads one-hot pairs [e_a; e_b] as two lookups; "
+                                f"{task.spec.name} has other inputs (use mlp)")
 
     if isinstance(model, DisjointPolyNet) and isinstance(task, SparseParity):
         if not task.spec.disjoint:

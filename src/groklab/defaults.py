@@ -32,3 +32,7 @@ EVAL_EVERY = 100  # steps between evaluations: the resolution of t_c ([cal]; the
 SEED = 0  # base seed: trial i of a config draws every key from (seed, i)
 PAPER_BUDGET = 100_000  # the paper's success budget: t_c <= 10^5 (Barak et al. section 3.1)
 SUCCESS_RATE = 0.2  # a configuration "solves" a task if >= 20% of its seeds succeed (section 3.1)
+
+# --- Mohamadi et al. 2024 ("Why Do You Grok?"), modular addition ------------------------------
+WG_WIDTH_PER_CLASS = 4  # hidden units h = 4p of the quadratic network: UNRECOVERED, the spec's assumption
+WG_INIT = "he-normal"  # W ~ N(0, 2 / 2p), V ~ N(0, 2 / h): He init [19] of WG section A ([cal2] reproduced with it)

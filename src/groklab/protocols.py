@@ -52,6 +52,14 @@ class HasTargetFamily(Protocol):
 
 
 @runtime_checkable
+class HasOneHotPairs(Protocol):
+    """A task whose inputs are one-hot pairs [e_a; e_b] over a vocabulary of `pair_vocabulary`
+    symbols (input_dim = 2 * pair_vocabulary): models may read them as two embedding lookups."""
+
+    pair_vocabulary: int
+
+
+@runtime_checkable
 class Model(Protocol):
     spec: Any
     input_dim: int
@@ -62,6 +70,14 @@ class Model(Protocol):
 
     def apply(self, params: Any, x: jax.Array) -> jax.Array:
         """Outputs (batch,) for scalar models or (batch, output_dim) logits."""
+
+
+@runtime_checkable
+class HasHomogeneity(Protocol):
+    """A model whose outputs are L-homogeneous in its parameters, f(c theta) = c^L f(theta): its
+    normalized margin is q_min / ||theta||_inf^L (Mohamadi et al. section 3.3)."""
+
+    homogeneity: int
 
 
 @runtime_checkable

@@ -104,10 +104,14 @@ class Spec(StrictModel):
 
 class LossSpec(Spec):
     name: Literal["hinge", "square", "logistic", "correlation", "cross-entropy"] = defaults.LOSS
+    # Cross-entropy only: divide the gradient by its largest per-example residual, a positive scalar.
+    # Normalized GD is blind to it, and it keeps the gradient from underflowing to 0 once every
+    # margin exceeds ~87 (float32); any other optimizer would see its step size change (refused).
+    rescale_gradient: bool = False
 
 
 class OptimizerSpec(Spec):
-    name: Literal["sgd", "adam", "adamw"] = defaults.OPTIMIZER
+    name: Literal["sgd", "adam", "adamw", "normalized-gd"] = defaults.OPTIMIZER
     lr: float = Field(defaults.LEARNING_RATE, gt=0, description="learning rate eta")
     weight_decay: float = Field(0.0, ge=0, description="lambda; see weight_decay_mode")
     # 'decoupled': theta <- (1 - lambda) theta - eta grad   (Barak et al. eq. 1; AdamW's convention)
@@ -159,10 +163,11 @@ class TrialConfig(BaseModel):
         unset = {name for name, value in (("data_seed", self.train.data_seed), ("lanes", self.train.lanes))
                  if value is None}
         train = self.train.model_dump(exclude=unset)
+        loss = self.loss.model_dump(exclude=set() if self.loss.rescale_gradient else {"rescale_gradient"})
         return {
             "task": self.task.model_dump(),
             "model": self.model.model_dump(),
-            "loss": self.loss.model_dump(),
+            "loss": loss,
             "optimizer": self.optimizer.model_dump(),
             "train": train,
             **extra,  # absent when empty, so configs without probes keep their hash

@@ -13,7 +13,7 @@ from groklab.cli.app import VERDICT_STYLE, WORKERS_HELP, app, out
 
 @app.command("check")
 def check_cmd(
-    suite: str = typer.Argument(..., help="hidden-progress | barren-plateau"),
+    suite: str = typer.Argument(..., help="hidden-progress | barren-plateau | why-grok"),
     full: bool = typer.Option(False, "--full", help="exactly the spec's setting of every claim (seeds, n, budgets; "
                               "some are GPU-scale) instead of the quick scale, which may use fewer seeds, a smaller "
                               "budget or a smaller n and says so in its setting column"),

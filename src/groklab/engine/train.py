@@ -88,7 +88,8 @@ def compiled_trial(config: TrialConfig, lanes: int | None = None) -> CompiledTri
     if key not in _compiled_cache:
         task, model = build_components(config)
         _compiled_cache[key] = CompiledTrial(
-            task=task, model=model, loss=loss_fn(config.loss.name), optimizer=build_optimizer(config.optimizer),
+            task=task, model=model, loss=loss_fn(config.loss.name, config.loss.rescale_gradient),
+            optimizer=build_optimizer(config.optimizer),
             batch_size=config.train.batch_size, steps_per_block=config.train.eval_every, lanes=lanes,
             probes=tuple(registry.probes.get(name).build(None) for name in config.probes))
     return _compiled_cache[key]

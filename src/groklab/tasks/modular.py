@@ -41,6 +41,7 @@ class ModularAddition:
         self.spec = spec
         p = spec.p
         self.input_dim = 2 * p
+        self.pair_vocabulary = p  # inputs are one-hot pairs [e_a; e_b] (HasOneHotPairs)
         self.num_classes = p
         self.regression = False  # class labels, scored by accuracy
         self.train_size = max(1, round(spec.train_fraction * p * p))

@@ -1,0 +1,1 @@
+"""Recipes of Why Do You Grok: one command per figure."""
