@@ -170,3 +170,12 @@ def test_grokking_recipe_fits_first_and_generalizes_later(tmp_path, cli):
     assert min(run["final_test_accuracy"]) >= 0.99 and all(5 < v < 15 for v in run["linf_at_t_test"])
     code, _, err = cli(["run", "grokking", "--p", "7", "--store", str(tmp_path / "bad")])
     assert code == 2 and "grokking.p" in err and "p = 11" in err and not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("optimizer, lr", [("gd", 1.0), ("adam", 1e-2)])
+def test_training_on_relabelled_data_relabels_the_predictions(optimizer, lr):
+    from groklab.papers.why_grok.equivariance import equivariance_gap
+
+    assert equivariance_gap(7, optimizer, steps=200, lr=lr) < 1e-4
+    # ... and the measure can fail: an init whose outputs are permuted differently differs at order 1
+    assert equivariance_gap(7, optimizer, steps=200, lr=lr, control=True) > 0.05

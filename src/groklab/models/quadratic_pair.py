@@ -64,6 +64,6 @@ class QuadraticPairNet:
 
 
 @registry.models.register("wg-quadratic", version="1", spec_class=QuadraticPairSpec,
-                          description="V (W [e_a; e_b])^2 on one-hot pairs, by embedding lookup (Mohamadi et al.)")
+                          description="V (W (e_a, e_b))^2 on one-hot pairs, by embedding lookup (Mohamadi et al.)")
 def build_quadratic_pair(spec: QuadraticPairSpec, input_dim: int, output_dim: int) -> QuadraticPairNet:
     return QuadraticPairNet(spec, input_dim, output_dim)
