@@ -62,16 +62,19 @@ def grokking_config(p: int, options: GrokkingOptions) -> TrialConfig:
 
 
 def per_trial(curves: dict, trials: int, t_test: list) -> dict:
-    """t_train and ||theta||_inf at t_test per trial from the long-format curves."""
+    """t_train, test accuracy at t_train (how much the fit memorized) and ||theta||_inf at t_test per
+    trial from the long-format curves."""
     index, step = np.asarray(curves["trial_index"]), np.asarray(curves["step"])
-    t_train, linf = [], []
+    t_train, test_at_fit, linf = [], [], []
     for i, reached in zip(range(trials), t_test):
         mine = index == i
         fitted = step[mine][np.asarray(curves["train_accuracy"])[mine] >= 1.0]
         t_train.append(int(fitted[0]) if len(fitted) else None)
+        at_fit = mine & (step == t_train[-1]) if t_train[-1] is not None else np.zeros_like(mine)
+        test_at_fit.append(float(np.asarray(curves["val_accuracy"])[at_fit][0]) if at_fit.any() else None)
         at = mine & (step == reached) if reached is not None else np.zeros_like(mine)
         linf.append(float(np.asarray(curves["linf_norm"])[at][0]) if at.any() else None)
-    return {"t_train": t_train, "linf_at_t_test": linf}
+    return {"t_train": t_train, "test_accuracy_at_t_train": test_at_fit, "linf_at_t_test": linf}
 
 
 def _median(values) -> float | None:
