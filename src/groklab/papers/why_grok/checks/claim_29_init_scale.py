@@ -11,14 +11,10 @@ import numpy as np
 from groklab.catalog import run_experiment
 from groklab.checks.base import CheckResult, Scale, at_scale, budget, plural, register
 from groklab.papers.why_grok.checks.claims_23_28 import SUITE
+from groklab.papers.why_grok.recipes.grokking import median_reached
 
 SCALES = (1.0, 0.3, 0.1, 0.03)  # alpha, from the paper's 1 down to 0.03 ([cal2])
 LR = 1.0  # normalized GD step: eta = 10 erases alpha in one step ([cal2])
-
-
-def _median(values) -> float:
-    known = [v for v in values if v is not None]
-    return float(np.median(known)) if known else float("nan")
 
 
 @register(SUITE, "29", "Fig 1 middle: a smaller init scale alpha means less memorization at the fit")
@@ -30,15 +26,15 @@ def claim_29(scale: Scale, root: Path, workers) -> list[CheckResult]:
     runs = {alpha: run_experiment("grokking", root, workers, init_scale=alpha, **options) for alpha in SCALES}
     (p,) = options["p"]
     per_alpha = {alpha: s["per_p"][str(p)] for alpha, s in runs.items()}
-    at_fit = [_median(r["test_accuracy_at_t_train"]) for r in per_alpha.values()]
+    at_fit = [median_reached(r["test_accuracy_at_t_train"]) for r in per_alpha.values()]
     setting = (f"p = {p}, quadratic net h = 4p He-normal x alpha = {'/'.join(f'{a:g}' for a in SCALES)}, n = 2p^(5/3), "
                f"normalized GD eta {LR:g}, budget {options['max_steps']} steps, eval every {every}, "
                f"{plural(options['trials'], 'seed')} per alpha")
-    fit_text = ", ".join(f"alpha {a:g}: t_train {_median(r['t_train']):.0f}, test {v:.3f}"
+    fit_text = ", ".join(f"alpha {a:g}: t_train {median_reached(r['t_train']):.0f}, test {v:.3f}"
                          for (a, r), v in zip(per_alpha.items(), at_fit))
-    reached = ", ".join(f"alpha {a:g}: t_test {_median(r['t_test']):.0f} "
+    reached = ", ".join(f"alpha {a:g}: t_test {median_reached(r['t_test']):.0f} "
                         f"({sum(t is not None for t in r['t_test'])}/{options['trials']} reach 0.99), final test "
-                        f"{_median(r['final_test_accuracy']):.3f}" for a, r in per_alpha.items())
+                        f"{median_reached(r['final_test_accuracy']):.3f}" for a, r in per_alpha.items())
     monotone = all(np.isfinite(at_fit)) and all(b >= a for a, b in zip(at_fit, at_fit[1:]))
     return [
         CheckResult("29", setting, f"median test accuracy at t_train: {fit_text}",

@@ -8,6 +8,7 @@ import numpy as np
 
 from groklab.catalog import run_experiment
 from groklab.checks.base import CheckResult, Scale, at_scale, budget, plural, register
+from groklab.papers.why_grok.recipes.grokking import median_reached
 
 SUITE = "why-grok"
 EXACT = 1e-9  # float64 round-off of sums of 8p products of cosines, relative to 4p
@@ -48,8 +49,7 @@ def claim_23(scale: Scale, root: Path, workers) -> list[CheckResult]:
 
 
 def _gap(r: dict) -> str:
-    return (f"t_train median {np.median([t for t in r['t_train'] if t is not None] or [np.nan]):.0f}, "
-            f"t_test median {np.median([t for t in r['t_test'] if t is not None] or [np.nan]):.0f}")
+    return f"t_train median {median_reached(r['t_train']):.0f}, t_test median {median_reached(r['t_test']):.0f}"
 
 
 @register(SUITE, "28", "Fig 4: classification groks under normalized GD; ||theta||_inf does not grow with p")
@@ -68,7 +68,7 @@ def claim_28(scale: Scale, root: Path, workers) -> list[CheckResult]:
     solved = "; ".join(f"p={p}: {sum(t is not None for t in r['t_test'])}/{o['trials']} reach test "
                        f">= {o['target']:g}, {_gap(r)}" for p, r in per_p.items())
     ratios = s["median_gap_ratio"]
-    norms = "; ".join(f"p={p}: {np.median([v for v in r['linf_at_t_test'] if v is not None] or [np.nan]):.2f}"
+    norms = "; ".join(f"p={p}: {median_reached(r['linf_at_t_test']):.2f}"
                       for p, r in per_p.items())
     cv = s["linf_cv_across_p"]
     return [

@@ -77,17 +77,20 @@ def per_trial(curves: dict, trials: int, t_test: list) -> dict:
     return {"t_train": t_train, "test_accuracy_at_t_train": test_at_fit, "linf_at_t_test": linf}
 
 
-def _median(values) -> float | None:
+def median_reached(values) -> float:
+    """Median over the trials that reached a value (None: not reached); NaN when none did."""
     known = [v for v in values if v is not None]
-    return float(np.median(known)) if known else None
+    return float(np.median(known)) if known else float("nan")
 
 
 def verdict(per_p: dict, trials: int) -> tuple[bool, dict]:
     solved = {p: sum(t is not None for t in r["t_test"]) / trials for p, r in per_p.items()}
-    ratios = {p: (_median(r["t_test"]) / _median(r["t_train"]) if _median(r["t_test"]) and _median(r["t_train"])
-                  else None) for p, r in per_p.items()}
-    norms = [_median(r["linf_at_t_test"]) for r in per_p.values()]
-    cv = float(np.std(norms) / np.mean(norms)) if len(norms) > 1 and None not in norms else None
+    ratios = {}
+    for p, r in per_p.items():
+        ratio = median_reached(r["t_test"]) / median_reached(r["t_train"])  # NaN if either was never reached
+        ratios[p] = float(ratio) if np.isfinite(ratio) else None
+    norms = [median_reached(r["linf_at_t_test"]) for r in per_p.values()]
+    cv = float(np.std(norms) / np.mean(norms)) if len(norms) > 1 and np.all(np.isfinite(norms)) else None
     passed = (all(f >= MIN_SOLVED_FRACTION for f in solved.values())
               and all(r is not None and r >= MIN_GAP_RATIO for r in ratios.values())
               and cv is not None and cv < MAX_NORM_CV)
