@@ -70,3 +70,47 @@ def equivariance_gap(p: int, optimizer: str, steps: int, lr: float, train_fracti
     before = np.asarray(model.apply(original, x.astype(np.float32)))  # (p^2, p): f(theta_T; a, b)[c]
     after = np.asarray(model.apply(permuted, relabelled_x))[:, s3]  # f(theta'_T; s1 a, s2 b)[s3 c]
     return float(np.max(np.abs(after - before)) / np.max(np.abs(before)))
+
+
+def regression_equivariance_gap(p: int, optimizer: str, steps: int, lr: float, train_fraction: float = 0.3,
+                                width: int | None = None, seed: int = 0, control: bool = False) -> float:
+    """The regression version (Thm 3.3): train g = e_c^T V (W[a] + W[p + b])^2 with the square loss
+    on triples (a, b, c) -> p 1(a + b = c), and on the relabelled triples (s1 a, s2 b, s3 c) from the
+    permuted init; compare g over all p^3 triples. `control`: a mismatched output permutation."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from groklab.papers.why_grok.kernel_regime import split_triples, targets
+
+    rng = np.random.default_rng(seed)
+    s1, s2, s3 = rng.permutation(p), rng.permutation(p), rng.permutation(p)
+    width = width or 4 * p
+    train, _ = split_triples(p, max(1, round(train_fraction * p**3)), rng)
+    every = np.stack(np.unravel_index(np.arange(p**3), (p, p, p)), axis=1)
+    relabel = lambda t: np.stack([s1[t[:, 0]], s2[t[:, 1]], s3[t[:, 2]]], axis=1)  # noqa: E731
+    transform = {"gd": optax.sgd(lr), "adam": optax.adam(lr)}[optimizer]
+
+    def g(params, t):
+        return jnp.sum((params["w"][t[:, 0]] + params["w"][p + t[:, 1]]) ** 2 * params["v"][:, t[:, 2]].T, axis=1)
+
+    def train_from(params, t, y):
+        def step(carry, _):
+            params, state = carry
+            grads = jax.grad(lambda q: jnp.mean((g(q, t) - y) ** 2))(params)
+            updates, state = transform.update(grads, state, params)
+            return (optax.apply_updates(params, updates), state), None
+
+        (params, _), _ = jax.lax.scan(step, (params, transform.init(params)), None, length=steps)
+        return params
+
+    run = jax.jit(train_from)
+    k_w, k_v = jax.random.split(jax.random.key(seed))
+    params0 = {"w": np.asarray(jax.random.normal(k_w, (2 * p, width))) * (1 / p) ** 0.5,  # He-normal, fan-in 2p
+               "v": np.asarray(jax.random.normal(k_v, (width, p))) * (2 / width) ** 0.5}
+    y = targets(train, p).astype(np.float32)
+    original = run(params0, train, y)
+    permuted = run(_permute(params0, s1, s2, np.roll(s3, 1) if control else s3), relabel(train), y)
+    before = np.asarray(g(original, every))
+    after = np.asarray(g(permuted, relabel(every)))
+    return float(np.max(np.abs(after - before)) / np.max(np.abs(before)))

@@ -5,7 +5,8 @@ The quadratic network V (W [e_a; e_b])^2 with h = 4p, He-normal init, trained fu
 n = round(2 p^(5/3)) random pairs by normalized GD (eta = 10, no penalty: lambda = 1e-20 is not
 harmless, see the spec), with the cross-entropy gradient from log-probabilities and rescaled so it
 never underflows. Per trial: t_train (first evaluation at 100% train accuracy), t_test (first at
->= 99% test accuracy) and ||theta||_inf at t_test (the `norms-margin` probe).
+>= 99% test accuracy), ||theta||_inf at t_test (the `norms-margin` probe) and the eNTK's relative
+change at both (the `entk` probe on a seeded subset of the training pairs).
 """
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ class GrokkingOptions(ExperimentOptions):
     max_steps: int = Field(3000, gt=0, le=MAX_STEPS, description="full-batch steps per trial")
     eval_every: int = Field(10, gt=0, le=MAX_STEPS, description="steps between evaluations (t_train/t_test resolution)")
     target: float = Field(0.99, gt=0, le=1, description="test accuracy that defines t_test")
+    entk_points: int | None = Field(None, gt=0, description=f"eNTK probe set: this many training pairs; None = "
+                                    f"{defaults.ENTK_PROBE_POINTS} (all when fewer)")
 
     @field_validator("p")
     @classmethod
@@ -58,23 +61,30 @@ def grokking_config(p: int, options: GrokkingOptions) -> TrialConfig:
                        optimizer={"name": "normalized-gd", "lr": options.lr},
                        train={"batch_size": None, "max_steps": options.max_steps, "eval_every": options.eval_every,
                               "target_accuracy": options.target},
-                       probes=["norms-margin"])
+                       probes=["norms-margin", {"name": "entk", "points": options.entk_points}])
+
+
+# Curve columns reported per trial at t_train and at t_test (None where that step was not reached).
+AT_T_TRAIN = {"test_accuracy_at_t_train": "val_accuracy", "entk_change_at_t_train": "entk_change",
+              "entk_change_scale_free_at_t_train": "entk_change_scale_free"}
+AT_T_TEST = {"linf_at_t_test": "linf_norm", "entk_change_at_t_test": "entk_change",
+             "entk_change_scale_free_at_t_test": "entk_change_scale_free"}
 
 
 def per_trial(curves: dict, trials: int, t_test: list) -> dict:
-    """t_train, test accuracy at t_train (how much the fit memorized) and ||theta||_inf at t_test per
-    trial from the long-format curves."""
+    """t_train and the curve values at t_train (test accuracy: how much the fit memorized; the eNTK
+    change) and at t_test (||theta||_inf, the eNTK change) per trial from the long-format curves."""
     index, step = np.asarray(curves["trial_index"]), np.asarray(curves["step"])
-    t_train, test_at_fit, linf = [], [], []
+    out = {"t_train": [], **{key: [] for key in (*AT_T_TRAIN, *AT_T_TEST)}}
     for i, reached in zip(range(trials), t_test):
         mine = index == i
         fitted = step[mine][np.asarray(curves["train_accuracy"])[mine] >= 1.0]
-        t_train.append(int(fitted[0]) if len(fitted) else None)
-        at_fit = mine & (step == t_train[-1]) if t_train[-1] is not None else np.zeros_like(mine)
-        test_at_fit.append(float(np.asarray(curves["val_accuracy"])[at_fit][0]) if at_fit.any() else None)
-        at = mine & (step == reached) if reached is not None else np.zeros_like(mine)
-        linf.append(float(np.asarray(curves["linf_norm"])[at][0]) if at.any() else None)
-    return {"t_train": t_train, "test_accuracy_at_t_train": test_at_fit, "linf_at_t_test": linf}
+        out["t_train"].append(int(fitted[0]) if len(fitted) else None)
+        for at_step, columns in ((out["t_train"][-1], AT_T_TRAIN), (reached, AT_T_TEST)):
+            at = mine & (step == at_step) if at_step is not None else np.zeros_like(mine)
+            for key, column in columns.items():
+                out[key].append(float(np.asarray(curves[column])[at][0]) if at.any() else None)
+    return out
 
 
 def median_reached(values) -> float:
@@ -97,23 +107,30 @@ def verdict(per_p: dict, trials: int) -> tuple[bool, dict]:
     return passed, {"solved_fraction": solved, "median_gap_ratio": ratios, "linf_cv_across_p": cv}
 
 
+# Panels of the figure: (curve column, y label, log y axis), on one log-step axis.
+PANELS = (("entk_change", "||K_t - K_0|| / ||K_0|| (eNTK)", True), ("linf_norm", "||theta||_inf", False),
+          ("normalized_margin", "q_min / ||theta||_inf^3", False))
+
+
 def plot(curves_by_p: dict, path) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 1 + len(PANELS), figsize=(18, 4))
     for p, curves in curves_by_p.items():
         step = np.asarray(curves["step"])
         first = np.asarray(curves["trial_index"]) == 0
         for column, style in (("train_accuracy", "--"), ("val_accuracy", "-")):
             axes[0].plot(np.maximum(step[first], 1), np.asarray(curves[column])[first], style, label=f"p={p} {column}")
-        axes[1].plot(np.maximum(step[first], 1), np.asarray(curves["linf_norm"])[first], label=f"p={p}")
+        for ax, (column, _, _) in zip(axes[1:], PANELS):
+            ax.plot(np.maximum(step[first], 1), np.asarray(curves[column])[first], label=f"p={p}")
     axes[0].set(xscale="log", xlabel="step", ylabel="accuracy (trial 0)", title="train (dashed) and test accuracy")
-    axes[1].set(xscale="log", xlabel="step", ylabel="||theta||_inf", title="weight norm")
-    axes[0].legend(fontsize=7)
-    axes[1].legend(fontsize=7)
+    for ax, (_, label, log_y) in zip(axes[1:], PANELS):
+        ax.set(xscale="log", yscale="log" if log_y else "linear", xlabel="step", ylabel=label)
+    for ax in axes:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
