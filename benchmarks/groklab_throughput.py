@@ -27,14 +27,14 @@ class _Trainer:
     """A chunk of E trials ready to run `train_block` back to back: E / lanes groups, one
     asynchronous call each per block, as `train_chunk` dispatches them."""
 
-    def __init__(self, width: int, chunk: int, seed: int = 0, lanes: int | None = None):
+    def __init__(self, width: int, chunk: int, seed: int = 0, lanes: int | None = None, config=None):
         import jax.numpy as jnp
         import numpy as np
 
         from groklab.engine.keys import trial_keys
         from groklab.engine.train import compiled_trial
 
-        self.config = parity_config(width)
+        self.config = parity_config(width) if config is None else config  # any config: grokking_bench.py
         self.compiled = compiled_trial(self.config, lanes)
         self.lanes = self.compiled.lanes
         if chunk % self.lanes:
@@ -84,13 +84,14 @@ class _Trainer:
 
 
 def training_throughput(width: int, chunk: int, seconds: float = 3.0, min_windows: int = 3, seed: int = 0,
-                        lanes: int | None = None) -> dict:
+                        lanes: int | None = None, config=None) -> dict:
     """Trial-steps/s of `train_block` alone for one chunk size.
 
     After the compiling warm-up block, timed windows of whole blocks (about a quarter of `seconds`
     each, at least one block) run until `seconds` have been timed and at least `min_windows`
-    windows done. Reports the best window and the median one."""
-    trainer = _Trainer(width, chunk, seed, lanes)
+    windows done. Reports the best window and the median one. `config`: any other TrialConfig to
+    train (default: the parity config at `width`)."""
+    trainer = _Trainer(width, chunk, seed, lanes, config)
     warmup_seconds = trainer.warm_up()
     steps_per_block = chunk * trainer.steps_per_block
     one = trainer.run_blocks(1)  # calibration, and the first window

@@ -1,6 +1,8 @@
 """What the benchmark measures, side by side in one run: groklab training throughput (pure
 `train_block` and end-to-end `train_chunk`), the one-trial PyTorch loop, the matmul roofline, worker
-scaling, the claim-6 recipe wall time and the gradient variance at large p; and the targets."""
+scaling, the claim-6 recipe wall time and the gradient variance at large p (part "parity"); many-seed
+grokking and the eNTK probe against PyTorch (part "why-grok": grokking_bench.py, entk_bench.py); and
+the targets."""
 from __future__ import annotations
 
 import datetime
@@ -15,6 +17,8 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+import entk_bench  # noqa: E402
+import grokking_bench  # noqa: E402
 import groklab_throughput  # noqa: E402  (imports no JAX at module level)
 import roofline  # noqa: E402
 import torch_baseline  # noqa: E402
@@ -53,17 +57,34 @@ CHILD_TIMEOUT_S = 900
 # The suite
 
 
-def measure(quick: bool, log=print) -> dict:
-    seconds = 1.5 if quick else 3.0
-    chunks = (16, 64) if quick else CHUNKS
-    torch_steps = 500 if quick else 2000
+PARTS = ("parity", "why-grok")
+
+
+def measure(quick: bool, log=print, parts=PARTS) -> dict:
     results: dict = {"quick": quick, "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
                      "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "caches": cache_sizes(),
                                  "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None},
-                     "versions": versions(), "widths": {}}
+                     "versions": versions(), "parts": list(parts), "targets": []}
     whole = LoadMeter()
     run_started = time.perf_counter()
+    if "parity" in parts:
+        measure_parity(results, quick, log)
+        results["targets"] += targets(results)
+    if "why-grok" in parts:
+        results["grokking"] = grokking_bench.measure(quick, log)
+        results["entk"] = entk_bench.measure(quick, log)
+        results["targets"] += grokking_bench.targets(results["grokking"]) + entk_bench.targets(results["entk"])
+    results["seconds"] = time.perf_counter() - run_started
+    results["load"] = whole.others()
+    results["machine"]["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return results
 
+
+def measure_parity(results: dict, quick: bool, log=print) -> None:
+    seconds = 1.5 if quick else 3.0
+    chunks = (16, 64) if quick else CHUNKS
+    torch_steps = 500 if quick else 2000
+    results["widths"] = {}
     log("roofline: float32 matmul, one core ...")
     results["roofline"] = run_one(roofline.matmul_gflops, min_seconds=0.5 if quick else 1.0)
     log(f"  {results['roofline']['gflops']:.1f} GFLOP/s ({results['roofline']['backend']}, "
@@ -162,12 +183,6 @@ def measure(quick: bool, log=print) -> dict:
         results["profile"] = run_one(groklab_throughput.op_profile, 1000, 16, retry=False)
     except RuntimeError as error:  # the profiler is a diagnostic; its failure must not sink the run
         results["profile"] = {"error": str(error).splitlines()[-1]}
-
-    results["seconds"] = time.perf_counter() - run_started
-    results["load"] = whole.others()
-    results["machine"]["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
-    results["targets"] = targets(results)
-    return results
 
 
 def recipe_wall_time(trials: int) -> dict:

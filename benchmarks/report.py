@@ -8,6 +8,8 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+import entk_bench  # noqa: E402
+import grokking_bench  # noqa: E402
 from harness import MAX_BACKGROUND_CORES, RETRY_BUDGET_S, load_note  # noqa: E402
 from measurements import LANES_CHUNK  # noqa: E402
 
@@ -20,15 +22,32 @@ def _n(x: float) -> str:
 
 
 def report(results: dict) -> str:
+    """The whole report; the parts not measured in this run (`run.py --part`) are left out."""
+    parity = "widths" in results
+    lines = _header(results)
+    if parity:
+        lines += _parity_results(results)
+    lines += _targets(results)
+    if parity:
+        lines += _parity_details(results)
+    if "grokking" in results:
+        lines += grokking_bench.report_lines(results["grokking"])
+    if "entk" in results:
+        lines += entk_bench.report_lines(results["entk"])
+    lines += _method(results)
+    return "\n".join(lines)
+
+
+def _header(results: dict) -> list[str]:
     machine, v = results["machine"], results["versions"]
-    roof = results["roofline"]
     lines = []
     add = lines.append
     add("# Benchmarks")
     add("")
-    add("groklab (many trials at once: JAX, `vmap` over trials, `lax.scan` over steps) against a faithful "
-        "one-trial PyTorch loop and the machine's single-core float32 matmul roofline, measured side by "
-        "side in one run of `benchmarks/run.py`" + (" (`--quick`)" if results["quick"] else "") + ".")
+    add("groklab (many trials at once: JAX, `vmap` over trials, `lax.scan` over steps) against faithful "
+        "one-model PyTorch loops and the machine's single-core float32 matmul roofline, measured side by "
+        "side in one run of `benchmarks/run.py`" + (" (`--quick`)" if results["quick"] else "")
+        + ("" if "widths" in results else " (`--part why-grok`)") + ".")
     add("")
     add(f"- Run: {results['started']}, {results['seconds'] / 60:.1f} minutes.")
     add(f"- Machine: {machine['cpu']}, {machine['cores']} cores ({machine['caches']}); every measurement "
@@ -42,11 +61,22 @@ def report(results: dict) -> str:
         add(f"- Background load: other programs used on average {load['other_cores']:.2f} of "
             f"{load['cores']} cores during the run (steal {load['steal_cores']:.2f}).{la} Each timed number is "
             "the best of several windows, the best guard against that noise; medians are in the detail tables.")
-    add("- Setting: (n, k) = (50, 3) online sparse parity, batch B = 32, SGD lr 0.1, hinge loss, "
-        "2-layer ReLU MLP n -> r -> 1 with biases.")
+    if "widths" in results:
+        add("- Setting: (n, k) = (50, 3) online sparse parity, batch B = 32, SGD lr 0.1, hinge loss, "
+            "2-layer ReLU MLP n -> r -> 1 with biases.")
+    if "grokking" in results:
+        add("- Why Do You Grok (issue 9): many-seed grokking of (a + b) mod 47 (quadratic net, h = 188, full-batch "
+            "normalized GD) against one-model PyTorch loops, and the eNTK Gram against `torch.func`.")
     add("")
     add("## Results")
     add("")
+    return lines
+
+
+def _parity_results(results: dict) -> list[str]:
+    roof = results["roofline"]
+    lines = []
+    add = lines.append
     add("| width r | PyTorch steps/s (1 trial) | groklab trial-steps/s (best chunk) | groklab / PyTorch "
         "| FLOP / trial-step | achieved GFLOP/s | roofline GFLOP/s | % of roofline |")
     add("|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -55,10 +85,18 @@ def report(results: dict) -> str:
             f"| {e['ratio']:.1f}x | {e['flops_per_trial_step'] / 1e6:.2f} M | {e['gflops']:.1f} "
             f"| {roof['gflops']:.1f} | {e['roofline_fraction']:.0%} |")
     add("")
+    return lines
+
+
+def _targets(results: dict) -> list[str]:
+    lines = []
+    add = lines.append
     add("### Targets")
     add("")
-    defaults = ", ".join(f"{e['default_lanes']} at width {w}" for w, e in results["widths"].items())
-    add(f"Verdicts use groklab's default settings (the engine's default lanes: {defaults}) at the best chunk "
+    defaults = [f"{e['default_lanes']} at width {w}" for w, e in results.get("widths", {}).items()]
+    if "grokking" in results:
+        defaults.append(f"{results['grokking']['default_lanes']} for grokking")
+    add(f"Verdicts use groklab's default settings (the engine's default lanes: {', '.join(defaults)}) at the best chunk "
         "size; the last two columns repeat them with the best `lanes` tried (see below), an argument of "
         "`compiled_trial` and `train_chunk`. A verdict marked *disturbed* was measured while other programs kept more than "
         f"{MAX_BACKGROUND_CORES} of a core busy (after a retry): load slows whichever measurement it hits, so such a verdict is less reliable.")
@@ -70,6 +108,13 @@ def report(results: dict) -> str:
         add(f"| {row['target']} | {row['measured']} | {verdict(row['pass'])} | {row['lanes'] or '-'} "
             f"| {verdict(row['lanes_pass']) or '-'} |")
     add("")
+    return lines
+
+
+def _parity_details(results: dict) -> list[str]:
+    roof = results["roofline"]
+    lines = []
+    add = lines.append
     add("### groklab training throughput by chunk size")
     add("")
     add("Trial-steps/s of `train_block` alone (optimizer steps, no evaluation, like the PyTorch loop): best "
@@ -162,25 +207,18 @@ def report(results: dict) -> str:
         for row in profile["rows"]:
             add(f"| `{row['op']}` | `{row['what']}` | {row['share']:.0%} | {row['us_per_trial_step']:.1f} |")
         add("")
-    add("## Method")
-    add("")
-    add("- **PyTorch** (`benchmarks/torch_baseline.py`): the usual one-network loop, `nn.Sequential(Linear, "
-        "ReLU, Linear)`, `torch.optim.SGD`, hinge loss `clamp(1 - y f, min=0).mean()`, a fresh +-1 batch from "
-        "`torch.randint` each step, `torch.set_num_threads(1)`; 200 warm-up steps, then "
-        f"{len(results['widths'][100]['torch']['windows'])} timed runs of {results['widths'][100]['torch']['steps']} "
-        "steps.")
-    add("- **groklab** (`benchmarks/groklab_throughput.py`): a chunk of E trials initialised by the engine, then "
-        "`train_block` (100 steps in a `lax.scan`, data drawn inside, vmapped over a group of `lanes` trials; "
-        "one call per group, dispatched asynchronously as `train_chunk` does) back to back after one compiling "
-        "call; timed windows of whole blocks, `block_until_ready` at the end of each, for about "
-        f"{'1.5' if results['quick'] else '3'} s per measurement. Trial-steps/s = E x steps / seconds. The best "
-        "chunk size is reported; all are listed.")
-    add("- **FLOPs per trial-step** = 2 B n r (first layer forward, x W1) + 2 B n r (weight gradient x^T dH) "
-        "+ 6 B r (second layer forward and its two gradients) = 4 B n r + 6 B r; no input gradient is needed. "
-        "Elementwise work (biases, ReLU, hinge, SGD update, data sampling) is not counted, so achieved GFLOP/s "
-        "is conservative. Achieved GFLOP/s = groklab trial-steps/s x FLOPs per trial-step.")
-    add("- **Roofline** (`benchmarks/roofline.py`): the best single-core float32 GFLOP/s of `jit(jnp.dot)` and "
-        "numpy/OpenBLAS on square matmuls of 512, 1024 and 2048.")
+    return lines
+
+
+def _method(results: dict) -> list[str]:
+    lines = ["## Method", ""]
+    add = lines.append
+    if "widths" in results:
+        lines += _parity_method(results)
+    if "grokking" in results:
+        lines += grokking_bench.method_lines()
+    if "entk" in results:
+        lines += entk_bench.method_lines()
     add("- Each number is the best timed window of its measurement (the roofline likewise takes the best "
         "call). Background load = CPU time `/proc/stat` counts as busy minus the CPU time of this run's "
         "processes, counted on the core(s) the measurement was pinned to. A measurement during which it "
@@ -197,7 +235,30 @@ def report(results: dict) -> str:
     add("")
     add("installs the optional `torch` extra (the CPU wheel `torch==2.13.0`, exact pin) into `.venv` and runs "
         "`benchmarks/run.py --output BENCHMARKS.md`, which rewrites this file and prints the same report. "
-        "`python benchmarks/run.py --quick` is a shorter smoke run; `--json PATH` also saves the raw numbers. "
-        "Numbers depend on the machine and on what else runs on it.")
+        "`python benchmarks/run.py --quick` is a shorter smoke run; `--part parity` or `--part why-grok` "
+        "measures one part only; `--json PATH` also saves the raw numbers. Numbers depend on the machine and "
+        "on what else runs on it.")
     add("")
-    return "\n".join(lines)
+    return lines
+
+
+def _parity_method(results: dict) -> list[str]:
+    torch = results["widths"][100]["torch"]
+    return [
+        "- **PyTorch** (`benchmarks/torch_baseline.py`): the usual one-network loop, `nn.Sequential(Linear, "
+        "ReLU, Linear)`, `torch.optim.SGD`, hinge loss `clamp(1 - y f, min=0).mean()`, a fresh +-1 batch from "
+        "`torch.randint` each step, `torch.set_num_threads(1)`; 200 warm-up steps, then "
+        f"{len(torch['windows'])} timed runs of {torch['steps']} steps.",
+        "- **groklab** (`benchmarks/groklab_throughput.py`): a chunk of E trials initialised by the engine, then "
+        "`train_block` (100 steps in a `lax.scan`, data drawn inside, vmapped over a group of `lanes` trials; "
+        "one call per group, dispatched asynchronously as `train_chunk` does) back to back after one compiling "
+        "call; timed windows of whole blocks, `block_until_ready` at the end of each, for about "
+        f"{'1.5' if results['quick'] else '3'} s per measurement. Trial-steps/s = E x steps / seconds. The best "
+        "chunk size is reported; all are listed.",
+        "- **FLOPs per trial-step** = 2 B n r (first layer forward, x W1) + 2 B n r (weight gradient x^T dH) "
+        "+ 6 B r (second layer forward and its two gradients) = 4 B n r + 6 B r; no input gradient is needed. "
+        "Elementwise work (biases, ReLU, hinge, SGD update, data sampling) is not counted, so achieved GFLOP/s "
+        "is conservative. Achieved GFLOP/s = groklab trial-steps/s x FLOPs per trial-step.",
+        "- **Roofline** (`benchmarks/roofline.py`): the best single-core float32 GFLOP/s of `jit(jnp.dot)` and "
+        "numpy/OpenBLAS on square matmuls of 512, 1024 and 2048.",
+    ]

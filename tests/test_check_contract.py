@@ -69,5 +69,5 @@ def test_both_suites_are_registered_with_their_claims():
     claims = {suite: {check.claim for check in checks} for suite, checks in SUITES.items()}
     assert claims["hidden-progress"] == {str(c) for c in range(1, 20)}
     assert claims["barren-plateau"] == {"32", "33", "34", "35", "36"}
-    assert claims["why-grok"] == {"23", "28", "29", "31"}  # claims 20-22, 24-27, 30: not implemented yet
+    assert claims["why-grok"] == {str(c) for c in range(20, 32)}
     assert len(TRAINING) < len(CHECKS)  # the theory checks train nothing (starved = tiny there)

@@ -32,6 +32,7 @@ SMALL_TASKS: dict[str, list[dict]] = {
         {"n": 12, "k": 3, "disjoint": True},
     ],
     "modular-addition": [{"p": 7}, {"p": 5, "train_fraction": 0.3}],
+    "modular-regression": [{"p": 5}],
     "modular-multiplication": [{"p": 13}, {"p": 11, "target": "standardized", "encoding": "scalar",
                                            "train_fraction": 0.3}, {"p": 7, "encoding": "one-hot"}],
     "high-frequency": [{"frequency": 4.0, "eval_samples": 64},
@@ -56,6 +57,8 @@ SMALL_MODELS: dict[str, list[dict]] = {
     "deep-mlp": [{"width": 4, "bias": True}, {"depth": 2, "width": 3, "init": "gaussian"},
                  {"depth": 4, "width": 3, "activation": "relu", "bias": True, "greedy_stage": 2}],
     "wg-quadratic": [{"width": 6}, {"width": 5, "init": "torch", "init_scale": 0.5}],
+    # One case (the contract compiles for seconds per case); without layer norm: test_why_grok_transformer.py
+    "wg-transformer": [{"d_model": 6, "heads": 3, "d_mlp": 4, "layer_norm": True, "init_scale": 0.5}],
     "parity-machine": [{"degree": 3}, {"degree": 2, "init": "sign"}],
     "polynet": [{"degree": 3}, {"degree": 2, "bias": True, "init": "gaussian", "init_scale": 0.5}],
     "parity-transformer": [{"d_emb": 8, "heads": 2, "d_attn": 4},

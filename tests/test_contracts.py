@@ -27,7 +27,8 @@ ensure_registered()
 # measurement is checked there) and reject the others from make_config, before any work.
 PROBE_TASKS = [{"name": "parity", "n": 6, "k": 2}, {"name": "modular-addition", "p": 5},
                {"name": "modular-multiplication", "p": 7}, {"name": "high-frequency", "frequency": 2.0,
-                                                             "eval_samples": 32}]
+                                                             "eval_samples": 32},
+               {"name": "modular-regression", "p": 5}]
 PROBE_MODELS = [{"name": "mlp", "width": 4}, {"name": "single-neuron"}, {"name": "polynet", "degree": 2},
                 {"name": "deep-mlp", "width": 4}, {"name": "parity-transformer", "d_emb": 4, "heads": 1, "d_attn": 2},
                 {"name": "wg-quadratic", "width": 6}]
@@ -234,12 +235,18 @@ def test_optimizer_weight_decay_follows_its_documented_convention(name, mode):
 # Tiny options per recipe (seconds each on one CPU core): a registered recipe missing here fails
 # test_every_recipe_has_tiny_options, so a new recipe gets the contract by being registered.
 TINY_RECIPES = {
+    "construction": {"p": (3,)},
+    "init-scale": {"p": (11,), "scales": (1.0, 0.3), "trials": 1, "max_steps": 100, "eval_every": 50},
+    "norm-across-p": {"p": (11, 13), "trials": 2, "max_steps": 300},  # the grokking entry's runs: shared compile
+    "equivariance": {"p": 3, "steps": 5, "regression_p": 3, "optimizers": ("gd",)},
+    "kernel-regime": {"p": 5, "widths": (5, 6), "sizes": (0.3,), "trials": 1},
     "correlation-decay": {"primes": (5, 7, 11), "ratios": (2,), "generic_check_max_p": 11},
     "exponent-elbow": {"k": 3, "small_ns": (5, 6), "large_ns": (8, 10), "trials": 2, "width": 16,
                        "max_steps": 2000, "eval_every": 25},
     "finite-sample-grokking": {"n": 8, "k": 2, "width": 16, "samples": (20, 60), "weight_decays": (0.0, 0.01),
                                "max_steps": 400, "eval_every": 100, "check_small_m": 20, "check_large_m": 60},
     "grokking": {"p": (11, 13), "trials": 2, "max_steps": 300},
+    "regression-grokking": {"p": (5,), "trials": 2, "max_steps": 300, "eval_every": 50},  # claim 25's tiny run
     "fourier-gap": {"n": 6, "k": 2, "inits": 4, "trials": 2, "max_steps": 200, "eval_every": 100},
     "gradient-variance": {"primes": (5, 7), "frequencies": (2.0, 4.0), "hypotheses": 4, "width": 4, "inits": 2},
     "hardness-comparison": {"parity_ns": (4, 6), "parity_k": 2, "addition_primes": (3, 5), "addition_hypotheses": 4,

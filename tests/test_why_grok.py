@@ -158,12 +158,22 @@ def test_grokking_recipe_fits_first_and_generalizes_later(tmp_path, cli):
     """p = 23, 2 seeds, the claim-28 setting: [cal2] measured t_train 130-210, t_test 540-640."""
     import json
 
+    import duckdb
+
     code, out, err = cli(["run", "grokking", "--p", "23", "--trials", "2", "--max-steps", "1500", "--workers", "0",
                           "--store", str(tmp_path), "--json"])
     assert code in (0, 1), err
     summary = json.loads(out)
     run = summary["per_p"]["23"]
-    assert set(run) >= {"t_train", "t_test", "final_test_accuracy", "linf_at_t_test"}
+    assert set(run) >= {"t_train", "t_test", "final_test_accuracy", "linf_at_t_test", "entk_change_at_t_train",
+                        "entk_change_at_t_test"}
+    # claim 27's measure: the eNTK moves >= 10x more by t_test than by t_train ([cal2]: 12.6-175)
+    assert all(test >= 10 * fit for fit, test in zip(run["entk_change_at_t_train"], run["entk_change_at_t_test"]))
+    assert all(0 < v < 1.5 for v in run["entk_change_scale_free_at_t_train"])  # a distance of unit matrices
+    # t_train and the gap are columns of the trials table too
+    rows = duckdb.sql(f"SELECT fit_step, grokking_gap, convergence_step FROM read_parquet('{tmp_path}/**/*trials*.parquet') "
+                      "ORDER BY trial_index").fetchall()
+    assert [r[0] for r in rows] == run["t_train"] and all(gap == tc - fit for fit, gap, tc in rows)
     assert run["n_train"] == 372 and run["width"] == 92
     assert all(t is not None and 50 <= t <= 400 for t in run["t_train"]), run
     assert all(t is not None and t >= 2 * tt for t, tt in zip(run["t_test"], run["t_train"])), run

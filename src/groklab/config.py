@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from groklab import registry
 from groklab.errors import GroklabInputError
-from groklab.specs import LossSpec, OptimizerSpec, TrainSpec, TrialConfig, build_spec
+from groklab.specs import LossSpec, OptimizerSpec, TrainSpec, TrialConfig, build_spec, probe_name, probe_spec
 
 if TYPE_CHECKING:
     from groklab.protocols import Model, Task
@@ -50,20 +50,29 @@ def _name(section: str, values: dict) -> str:
     return name
 
 
-def _probe_names(probes: Any) -> tuple[str, ...]:
+def _probe_names(probes: Any) -> tuple[Any, ...]:
+    """Probe entries: a registered name, or a table {name = ..., field = value} for a probe with
+    fields (kept as its validated spec; a table with only a name becomes the plain name)."""
     if isinstance(probes, dict):  # sweep files write [probes] names = [...]
         unknown = sorted(set(probes) - {"names"})
         if unknown:
             raise GroklabInputError(f"probes.{unknown[0]}: unknown key (a [probes] table has only 'names')")
         probes = probes.get("names", [])
     if isinstance(probes, (str, bytes)) or not isinstance(probes, (list, tuple)) or \
-            not all(isinstance(p, str) for p in probes):
-        raise GroklabInputError(f"probes: expected a list of probe names (got {probes!r})")
-    for name in probes:
+            not all(isinstance(p, (str, dict)) for p in probes):
+        raise GroklabInputError(f"probes: expected a list of probe names or tables (got {probes!r})")
+    entries = {}
+    for entry in probes:
+        name = entry if isinstance(entry, str) else entry.get("name")
         if name not in registry.probes:
             known = ", ".join(registry.probes.names())
             raise GroklabInputError(f"probes.names: unknown probe {name!r} (known: {known})")
-    return tuple(dict.fromkeys(probes))
+        if isinstance(entry, dict) and set(entry) != {"name"}:
+            entry = build_spec(f"probes.{name}", registry.probes.get(name).spec_class, entry)
+        if name in entries:
+            raise GroklabInputError(f"probes.names: probe {name!r} listed twice (its columns would collide)")
+        entries[name] = name if isinstance(entry, dict) else entry
+    return tuple(entries.values())
 
 
 def build_components(config: TrialConfig) -> tuple[Task, Model]:
@@ -91,6 +100,14 @@ def check_compatible(config: TrialConfig) -> None:
                                          or config.optimizer.name != "normalized-gd"):
         raise GroklabInputError("loss.rescale_gradient: only for cross-entropy under normalized-gd (any other "
                                 "optimizer's step would change with the scale)")
+    if config.loss.gradient != "log-domain" and (config.loss.name != "cross-entropy" or config.loss.rescale_gradient):
+        raise GroklabInputError("loss.gradient: 'naive' is a cross-entropy gradient, and it cannot be rescaled "
+                                "(rescale_gradient works in the log domain)")
+    if config.loss.rescale_gradient and config.optimizer.linf_penalty and config.optimizer.penalty_inside_normalization:
+        # (g / c + lambda s) / ||.|| is not (g + lambda s) / ||.||: the rescaling would multiply lambda by c.
+        raise GroklabInputError("loss.rescale_gradient: rescaling the loss gradient changes its balance with "
+                                "optimizer.linf_penalty inside the normalization; use penalty_inside_normalization "
+                                "= false or no rescaling")
     if task.regression and config.loss.name != "square":
         raise GroklabInputError(f"loss.name: {config.task.name} has real-valued targets; use 'square'")
     if config.train.batch_size is None and task.train_size is None:
@@ -98,8 +115,8 @@ def check_compatible(config: TrialConfig) -> None:
     check_architecture(task, model)
     _dry_run(config, task, model)
     # Probes that only fit some tasks or models say so in their `check`, run before any work.
-    for name in config.probes:
-        registry.probes.get(name).build(None).check(task, model)
+    for entry in config.probes:
+        registry.probes.get(probe_name(entry)).build(probe_spec(entry)).check(task, model)
     from groklab.optimizers import build_optimizer
 
     build_optimizer(config.optimizer)
@@ -108,15 +125,22 @@ def check_compatible(config: TrialConfig) -> None:
 def check_architecture(task: Task, model: Model) -> None:
     """Models built for one task's structure: the disjoint-PolyNet's blocks are the disjoint
     parity's blocks, one support coordinate (and one factor) per block; the quadratic pair network
-    looks its inputs up as one-hot pairs."""
+    looks its inputs up as one-hot pairs (or triples, for regression), and the WG Transformer reads them as tokens [a, b, =]."""
     from groklab.models.polynet import DisjointPolyNet
     from groklab.models.quadratic_pair import QuadraticPairNet
-    from groklab.protocols import HasOneHotPairs
+    from groklab.models.wg_transformer import WgTransformer
+    from groklab.protocols import HasOneHotPairs, HasOneHotTriples
     from groklab.tasks.parity import SparseParity
 
-    if isinstance(model, QuadraticPairNet) and not isinstance(task, HasOneHotPairs):
-        raise GroklabInputError(f"model.name: wg-quadratic reads one-hot pairs [e_a; e_b] as two lookups; "
+    if isinstance(model, QuadraticPairNet) and not isinstance(task, (HasOneHotPairs, HasOneHotTriples)):
+        raise GroklabInputError(f"model.name: wg-quadratic reads one-hot pairs [e_a; e_b] (or triples) as lookups; "
                                 f"{task.spec.name} has other inputs (use mlp)")
+    if isinstance(model, QuadraticPairNet) and isinstance(task, HasOneHotTriples) and not model.triples:
+        raise GroklabInputError(f"task.p: wg-quadratic reads {task.input_dim} inputs with a scalar output as triples "
+                                f"only for an odd vocabulary (got {task.triple_vocabulary})")
+    if isinstance(model, WgTransformer) and not isinstance(task, HasOneHotPairs):
+        raise GroklabInputError(f"model.name: wg-transformer reads one-hot pairs [e_a; e_b] as tokens [a, b, =]; "
+                                f"{task.spec.name} has other inputs (use parity-transformer or mlp)")
 
     if isinstance(model, DisjointPolyNet) and isinstance(task, SparseParity):
         if not task.spec.disjoint:

@@ -36,3 +36,11 @@ SUCCESS_RATE = 0.2  # a configuration "solves" a task if >= 20% of its seeds suc
 # --- Mohamadi et al. 2024 ("Why Do You Grok?"), modular addition ------------------------------
 WG_WIDTH_PER_CLASS = 4  # hidden units h = 4p of the quadratic network: UNRECOVERED, the spec's assumption
 WG_INIT = "he-normal"  # W ~ N(0, 2 / 2p), V ~ N(0, 2 / h): He init [19] of WG section A ([cal2] reproduced with it)
+# eNTK probe: a seeded subset of the training inputs keeps K (n^2 entries, n^2 P work per evaluation)
+# cheap enough to record at every evaluation of every trial; the change ratio needs pairs, not all n.
+ENTK_PROBE_POINTS = 256
+ENTK_MEMORY_BYTES = 64 * 2**20  # Jacobian/product rows held at once per trial (vmapped: x lanes)
+# The one-layer Transformer of WG Fig 5 (sizes unstated there): Nanda et al.'s grokking model.
+WG_TRANSFORMER_D_MODEL = 128  # residual-stream width
+WG_TRANSFORMER_HEADS = 4  # attention heads (32 dims each at d_model 128)
+WG_TRANSFORMER_D_MLP = 512  # ReLU MLP hidden units, 4 d_model

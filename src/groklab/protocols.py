@@ -60,6 +60,25 @@ class HasOneHotPairs(Protocol):
 
 
 @runtime_checkable
+class HasOneHotTriples(Protocol):
+    """A task whose inputs are one-hot triples [e_a; e_b; e_c] over a vocabulary of
+    `triple_vocabulary` symbols (input_dim = 3 * triple_vocabulary) with a scalar target for the
+    third symbol given the pair: models may read g = entry c of a p-vector f(a, b) by lookups."""
+
+    triple_vocabulary: int
+
+
+@runtime_checkable
+class HasPairOutputs(Protocol):
+    """A model built on a vector f(a, b) over a pair of symbols that it can give whole: the logits
+    on one-hot pairs; on one-hot triples the vector whose entry c is the scalar output g(a, b, c)
+    (for argmax read-outs over c, e.g. the unseen-pair accuracy of modular regression)."""
+
+    def pair_outputs(self, params: Any, a: jax.Array, b: jax.Array) -> jax.Array:
+        """f(a, b) for integer symbol arrays a, b of shape (N,): (N, vocabulary)."""
+
+
+@runtime_checkable
 class Model(Protocol):
     spec: Any
     input_dim: int
@@ -99,3 +118,13 @@ class Probe(Protocol):
     def check(self, task: Task, model: Model) -> None:
         """Raise GroklabInputError if the probe cannot measure this task and model (run by
         make_config before any work)."""
+
+
+@runtime_checkable
+class HasExactNtk(Protocol):
+    """A model that knows its eNTK in closed form: much cheaper than a Jacobian when each example's
+    gradient is sparse (embedding lookups). The `entk` probe prefers it under method 'auto'."""
+
+    def exact_ntk(self, params: Any, x: jax.Array, readout: jax.Array | None) -> jax.Array:
+        """(n, n) eNTK of g(x) = readout . f(x) for a (C,) readout vector; readout None: the
+        model's own scalar output."""

@@ -108,6 +108,11 @@ class LossSpec(Spec):
     # Normalized GD is blind to it, and it keeps the gradient from underflowing to 0 once every
     # margin exceeds ~87 (float32); any other optimizer would see its step size change (refused).
     rescale_gradient: bool = False
+    # Cross-entropy only. 'log-domain': the exact gradient from log-probabilities (see losses.py).
+    # 'naive': softmax(z) - e_y as written (what PyTorch and optax compute), which rounds to 0 once the
+    # softmax saturates: it freezes normalized GD (docs/why-grok.md section 3); under AdamW it stops
+    # pushing fitted examples, which the transformer recipe keeps to match [cal2] (section 9).
+    gradient: Literal["log-domain", "naive"] = "log-domain"
 
 
 class OptimizerSpec(Spec):
@@ -121,6 +126,12 @@ class OptimizerSpec(Spec):
     b1: float = Field(0.9, ge=0, lt=1)
     b2: float = Field(0.999, ge=0, lt=1)
     eps: float = Field(1e-8, gt=0)
+    # lambda of the penalty lambda ||theta||_inf (Mohamadi et al. eq. 2.2), a subgradient step; sgd and
+    # normalized-gd only. Placement for normalized-gd: inside = theta - eta (g + lambda s)/||g + lambda s||
+    # (the paper's eq. A.1 normalizes the regularized loss's gradient), outside = theta - eta g/||g||
+    # - eta lambda s. What each does: groklab/optimizers.py.
+    linf_penalty: float = Field(0.0, ge=0, description="lambda of lambda ||theta||_inf (sgd, normalized-gd)")
+    penalty_inside_normalization: bool = True
 
 
 class TrainSpec(StrictModel):
@@ -137,6 +148,10 @@ class TrainSpec(StrictModel):
     data_seed: int | None = Field(None, ge=0, le=MAX_SEED, description="re-draw only the SGD data stream (batches, sample "
                                   "order): trial i keeps its init and support S but sees batches from "
                                   "(data_seed, i); None = the trial's own stream (Barak et al. Fig 2 center)")
+    # float64: parameters, optimizer state, data and loss in float64 for the whole run (the engine
+    # traces it under jax.enable_x64; float32 runs in the same process are unaffected). The init is
+    # the float32 run's, upcast, so the two precisions start from identical weights.
+    precision: Literal["float32", "float64"] = "float32"
 
     @model_validator(mode="after")
     def _budget_multiple_of_eval(self) -> "TrainSpec":
@@ -154,21 +169,29 @@ class TrialConfig(BaseModel):
     loss: LossSpec = LossSpec()
     optimizer: OptimizerSpec = OptimizerSpec()
     train: TrainSpec = TrainSpec()
-    probes: tuple[str, ...] = ()  # registered probe names, measured at every evaluation
+    # Probes measured at every evaluation: a registered name, or the probe's spec when it has
+    # fields set (e.g. the eNTK probe's probe-set size). `probe_name` reads either.
+    probes: tuple[Any, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        extra = {"probes": {"names": list(self.probes)}} if self.probes else {}
+        # A probe with no fields stays a plain name, so configs written before probe specs keep their hash.
+        entries = [entry if isinstance(entry, str) else entry.model_dump() for entry in self.probes]
+        extra = {"probes": {"names": entries}} if self.probes else {}
         # Optional fields added after results were stored are left out at their default, so
         # configs that do not use them keep their hash (and their stored results).
         unset = {name for name, value in (("data_seed", self.train.data_seed), ("lanes", self.train.lanes))
                  if value is None}
-        train = self.train.model_dump(exclude=unset)
-        loss = self.loss.model_dump(exclude=set() if self.loss.rescale_gradient else {"rescale_gradient"})
+        train = self.train.model_dump(exclude=unset | _at_default(self.train, "precision"))
+        loss = self.loss.model_dump(exclude=_at_default(self.loss, "rescale_gradient", "gradient"))
+        # The penalty placement is also left out wherever there is no penalty to place.
+        penalty = ("linf_penalty", "penalty_inside_normalization")
+        optimizer = self.optimizer.model_dump(exclude=set(penalty) if not self.optimizer.linf_penalty
+                                              else _at_default(self.optimizer, *penalty))
         return {
             "task": self.task.model_dump(),
             "model": self.model.model_dump(),
             "loss": loss,
-            "optimizer": self.optimizer.model_dump(),
+            "optimizer": optimizer,
             "train": train,
             **extra,  # absent when empty, so configs without probes keep their hash
         }
@@ -183,7 +206,16 @@ class TrialConfig(BaseModel):
         for section, values in self.as_dict().items():
             for key, value in values.items():
                 out[f"{section}_{key}"] = value
+        if "probes_names" in out:  # one string per probe (a list column): a probe spec as its JSON
+            out["probes_names"] = [e if isinstance(e, str) else json.dumps(e, sort_keys=True)
+                                   for e in out["probes_names"]]
         return out
+
+
+def _at_default(spec: BaseModel, *names: str) -> set[str]:
+    """Those of `names` (fields added after results were stored) whose value in `spec` is the
+    field's declared default: left out of the hash there, so older configs keep their hash."""
+    return {name for name in names if getattr(spec, name) == type(spec).model_fields[name].default}
 
 
 def _first_error_line(err: ValidationError, section: str, spec_class: type) -> str:
@@ -198,6 +230,16 @@ def _first_error_line(err: ValidationError, section: str, spec_class: type) -> s
     field = ".".join(str(p) for p in (section, *loc))
     extra = f" (got {first['input']!r})" if first["type"] not in ("missing",) and not isinstance(first.get("input"), dict) else ""
     return f"{field}: {msg}{extra}"
+
+
+def probe_name(entry: Any) -> str:
+    """The registered name of a `TrialConfig.probes` entry (a name or a probe spec)."""
+    return entry if isinstance(entry, str) else entry.name
+
+
+def probe_spec(entry: Any) -> Any:
+    """The spec a probe is built from: None (its defaults) for a plain name."""
+    return None if isinstance(entry, str) else entry
 
 
 def build_spec(section: str, spec_class: type, values: dict[str, Any]):

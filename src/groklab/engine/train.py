@@ -22,11 +22,11 @@ import numpy as np
 
 from groklab import registry
 from groklab.config import build_components
-from groklab.engine.compiled import CompiledTrial
+from groklab.engine.compiled import CompiledTrial, precision_scope
 from groklab.engine.keys import trial_keys
 from groklab.losses import loss_fn
 from groklab.optimizers import build_optimizer
-from groklab.specs import TrialConfig
+from groklab.specs import TrialConfig, probe_name, probe_spec
 
 CONVERGED, DIVERGED, BUDGET = "converged", "diverged", "budget"
 
@@ -42,6 +42,9 @@ ACCELERATOR_LANES = 512
 # 512 MB of float32 parameters per group on an accelerator: 512 lanes up to ~260k parameters per
 # trial; the paper-size parity Transformer (~4M) gets 32, so its Adam state fits in memory.
 ACCELERATOR_GROUP_PARAMETERS = 2**27
+# Full batch: the working set per trial counts 4x the training set's inputs and outputs (measured:
+# grokking at p = 47, 1,224 pairs: 1 lane 4.4x the PyTorch loop, 2 lanes 3.0x, 16 lanes 2.0x; BENCHMARKS.md).
+FULL_BATCH_ACTIVATIONS = 4
 
 
 def default_lanes(parameters_per_trial: int) -> int:
@@ -58,13 +61,20 @@ def default_lanes(parameters_per_trial: int) -> int:
 
 def resolve_lanes(config: TrialConfig, lanes: int | None = None) -> int:
     """The group size a config trains with here: `lanes`, else `train.lanes`, else the backend's
-    default for the model's parameter count (a shape-only evaluation: no arithmetic)."""
+    default for the model's parameter count plus, full batch, the training set's inputs and outputs
+    (a shape-only evaluation: no arithmetic)."""
     lanes = lanes or config.train.lanes
     if lanes is not None:
         return lanes
-    _, model = build_components(config)
+    task, model = build_components(config)
     shapes = jax.eval_shape(model.init, jax.random.key(0))
-    return default_lanes(sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(shapes)))
+    working_set = sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(shapes))
+    if config.train.batch_size is None:
+        # A full-batch step reads every training input and writes its outputs, per trial, and its
+        # activations and their gradients are a few times that: they, not the parameters, fill the
+        # cache. Counted as FULL_BATCH_ACTIVATIONS x (inputs + outputs).
+        working_set += FULL_BATCH_ACTIVATIONS * task.train_size * (task.input_dim + model.output_dim)
+    return default_lanes(working_set)
 
 
 # What the compiled functions depend on. The budget, the convergence rule and the data seed are not
@@ -88,10 +98,11 @@ def compiled_trial(config: TrialConfig, lanes: int | None = None) -> CompiledTri
     if key not in _compiled_cache:
         task, model = build_components(config)
         _compiled_cache[key] = CompiledTrial(
-            task=task, model=model, loss=loss_fn(config.loss.name, config.loss.rescale_gradient),
+            task=task, model=model, loss=loss_fn(config.loss.name, config.loss.rescale_gradient, config.loss.gradient),
             optimizer=build_optimizer(config.optimizer),
             batch_size=config.train.batch_size, steps_per_block=config.train.eval_every, lanes=lanes,
-            probes=tuple(registry.probes.get(name).build(None) for name in config.probes))
+            probes=tuple(registry.probes.get(probe_name(e)).build(probe_spec(e)) for e in config.probes),
+            precision=config.train.precision)
     return _compiled_cache[key]
 
 
@@ -179,7 +190,14 @@ def _evaluate(compiled: CompiledTrial, groups: list[Group], step: int, target_ac
 
 def train_chunk(config: TrialConfig, seed: int, trial_indices, on_block: BlockCallback | None = None,
                 lanes: int | None = None) -> ChunkResult:
-    """Train the trials `trial_indices` of `config` under `seed`; see the module docstring."""
+    """Train the trials `trial_indices` of `config` under `seed`; see the module docstring. A float64
+    config runs entirely under x64, host-side arrays included (engine/compiled.py)."""
+    with precision_scope(config.train.precision):
+        return _train_chunk(config, seed, trial_indices, on_block, lanes)
+
+
+def _train_chunk(config: TrialConfig, seed: int, trial_indices, on_block: BlockCallback | None,
+                 lanes: int | None) -> ChunkResult:
     started = time.perf_counter()
     compiled = compiled_trial(config, lanes)
     lanes, train = compiled.lanes, config.train

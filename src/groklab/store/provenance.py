@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from groklab import registry
+from groklab.specs import probe_name
 from groklab._version import __version__
 
 DEFAULT_EXPERIMENT_VERSION = "1"
@@ -55,7 +56,8 @@ def component_versions(config) -> dict[str, str]:
 def probe_versions(probes) -> str:
     """The version of each probe, as one JSON object (a stable column whatever the probes):
     query with e.g. `probe_versions->>'hidden-progress'`."""
-    return json.dumps({name: registry.probes.get(name).version for name in probes}, sort_keys=True)
+    names = [probe_name(entry) for entry in probes]
+    return json.dumps({name: registry.probes.get(name).version for name in names}, sort_keys=True)
 
 
 def experiment_version(name: str, declared: str | None = None) -> str:

@@ -33,6 +33,21 @@ def _step_where(mask: np.ndarray, steps: np.ndarray) -> pa.Array:
     return pa.array(np.where(mask, steps, 0).astype(np.int64), mask=~mask)
 
 
+def fit_steps(result: ChunkResult) -> np.ndarray:
+    """t_train per trial: the first evaluation at 100% training accuracy; -1 where never reached or
+    where the task has no training set (no `train_accuracy` curve) or no accuracy (regression: NaN)."""
+    out = np.full(len(result.trial_indices), -1, dtype=np.int64)
+    if "train_accuracy" not in result.curves:
+        return out
+    index, step = result.curves["trial_index"], result.curves["step"]
+    fitted = np.asarray(result.curves["train_accuracy"]) >= 1.0
+    for i, trial in enumerate(result.trial_indices):
+        steps = step[(index == trial) & fitted]
+        if len(steps):
+            out[i] = steps.min()
+    return out
+
+
 def chunk_tables(result: ChunkResult, chunk_id: str, experiment: str,
                  declared_version: str | None = None) -> tuple[pa.Table, pa.Table]:
     """(trials, curves) of one finished chunk."""
@@ -45,6 +60,7 @@ def chunk_tables(result: ChunkResult, chunk_id: str, experiment: str,
 
     status = np.asarray(result.status).astype(str)
     converged, diverged = status == CONVERGED, status == DIVERGED
+    fit = fit_steps(result)
     columns: dict[str, object] = {
         "experiment": [experiment] * n,
         "experiment_version": [experiment_version(experiment, declared_version)] * n,
@@ -55,6 +71,9 @@ def chunk_tables(result: ChunkResult, chunk_id: str, experiment: str,
         "converged": converged,
         "convergence_step": _step_where(converged, result.convergence_step),
         "divergence_step": _step_where(diverged, result.divergence_step),
+        # t_train and the grokking gap t_test - t_train (t_test = convergence_step), where reached
+        "fit_step": _step_where(fit >= 0, fit),
+        "grokking_gap": _step_where(converged & (fit >= 0), result.convergence_step - fit),
         "steps_run": np.asarray(result.steps_run, dtype=np.int64),
     }
     columns.update({f"final_{name}": values for name, values in result.final_metrics.items()})
@@ -68,6 +87,7 @@ def chunk_tables(result: ChunkResult, chunk_id: str, experiment: str,
     columns["backend"] = [backend] * n
     columns["device"] = [result.device] * n
     columns["lanes"] = np.full(n, result.lanes, dtype=np.int64)
+    columns["precision"] = [config.train.precision] * n  # also for float32, whose config hash omits it
     columns["run_key"] = [run_key(config, result.lanes, backend, result.device)] * n
     columns["chunk_id"] = [chunk_id] * n
     columns["chunk_trials"] = np.full(n, n, dtype=np.int64)

@@ -1,1 +1,1 @@
-"""Claim checks 20-31 of Why Do You Grok (so far 23, 28 and 31)."""
+"""Claim checks 20-31 of Why Do You Grok, one module per claim or group of claims."""
