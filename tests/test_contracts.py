@@ -236,8 +236,10 @@ def test_optimizer_weight_decay_follows_its_documented_convention(name, mode):
 # test_every_recipe_has_tiny_options, so a new recipe gets the contract by being registered.
 TINY_RECIPES = {
     "construction": {"p": (3,)},
+    "transformer-grokking": {"p": 7, "trials": 1, "d_model": 16, "heads": 2, "d_mlp": 32, "max_steps": 60,
+                             "eval_every": 10, "report_steps": (60,)},  # claim 30's tiny run
     "init-scale": {"p": (11,), "scales": (1.0, 0.3), "trials": 1, "max_steps": 100, "eval_every": 50},
-    "norm-across-p": {"p": (11, 13), "trials": 2, "max_steps": 300},  # the grokking entry's runs: shared compile
+    "norm-across-p": {"p": (11, 13), "trials": 2, "max_steps": 100},  # the grokking entry's runs: shared compile
     "equivariance": {"p": 3, "steps": 5, "regression_p": 3, "optimizers": ("gd",)},
     "kernel-regime": {"p": 5, "widths": (5, 6), "sizes": (0.3,), "trials": 1},
     "correlation-decay": {"primes": (5, 7, 11), "ratios": (2,), "generic_check_max_p": 11},

@@ -68,8 +68,8 @@ def section_fields(section: str, config_values: dict) -> set[str]:
     """The fields a message may blame in `section`: its spec's and any key handed to make_config."""
     given = config_values.get(section)
     given = {str(key) for key in given} if isinstance(given, dict) else set()
-    if section == "probes":
-        return {"names"} | given
+    if section == "probes":  # "probes.names" or a probe's own name: "probes.entk.points"
+        return {"names"} | given | set(registry.probes.names())
     if section in SECTIONS:
         return set(SECTIONS[section].model_fields) | given
     reg = registry.tasks if section == "task" else registry.models
@@ -84,7 +84,7 @@ def assert_names_a_field(message: str, config_values: dict) -> None:
     section, _, field = blamed.partition(".")
     assert section in ("task", "model", "loss", "optimizer", "train", "probes"), message
     if field:
-        assert field in section_fields(section, config_values), message
+        assert field.split(".")[0] in section_fields(section, config_values), message
 
 
 @st.composite
