@@ -30,10 +30,20 @@ def _flatten(tree, rows: int) -> jax.Array:
     return jnp.concatenate([leaf.reshape(rows, -1) for leaf in jax.tree.leaves(tree)], axis=1)
 
 
+def jacobian_tree(fn: ScalarFn, params, x: jax.Array):
+    """The per-point gradients of g as a pytree shaped like params with a leading axis n."""
+    return jax.vmap(jax.grad(lambda p, xi: fn(p, xi[None])[0]), in_axes=(None, 0))(params, x)
+
+
 def flat_jacobian(fn: ScalarFn, params, x: jax.Array) -> jax.Array:
     """(n, P): row i is the gradient of g(theta; x_i) over every parameter, flattened."""
-    per_point = jax.vmap(jax.grad(lambda p, xi: fn(p, xi[None])[0]), in_axes=(None, 0))(params, x)
-    return _flatten(per_point, x.shape[0])
+    return _flatten(jacobian_tree(fn, params, x), x.shape[0])
+
+
+def _contract(left, right) -> jax.Array:
+    """J_left J_right^T summed leaf by leaf: no concatenated copy of either Jacobian."""
+    return sum(a.reshape(a.shape[0], -1) @ b.reshape(b.shape[0], -1).T
+               for a, b in zip(jax.tree.leaves(left), jax.tree.leaves(right)))
 
 
 def parameter_count(params) -> int:
@@ -50,15 +60,15 @@ def block_rows(n: int, floats_per_row: int, memory_bytes: int) -> int:
 def gram_by_jacobian(fn: ScalarFn, params, x: jax.Array, memory_bytes: int = defaults.ENTK_MEMORY_BYTES) -> jax.Array:
     n, count = x.shape[0], parameter_count(params)
     if n * count * 4 <= memory_bytes:
-        jac = flat_jacobian(fn, params, x)
-        return jac @ jac.T
-    # Two row blocks of the Jacobian are alive at once (rows i and columns j of K).
-    rows = block_rows(n, 2 * count, memory_bytes)
+        jac = jacobian_tree(fn, params, x)
+        return _contract(jac, jac)
+    # Three row blocks' worth alive at once: rows i and j of J, and the reverse pass building j.
+    rows = block_rows(n, 3 * count, memory_bytes)
     blocks = x.reshape(n // rows, rows, *x.shape[1:])
 
     def row_of_blocks(xi):
-        ji = flat_jacobian(fn, params, xi)
-        return jax.lax.map(lambda xj: ji @ flat_jacobian(fn, params, xj).T, blocks)  # (nb, rows, rows)
+        ji = jacobian_tree(fn, params, xi)
+        return jax.lax.map(lambda xj: _contract(ji, jacobian_tree(fn, params, xj)), blocks)  # (nb, rows, rows)
 
     k = jax.lax.map(row_of_blocks, blocks)  # (nb, nb, rows, rows)
     return k.transpose(0, 2, 1, 3).reshape(n, n)
