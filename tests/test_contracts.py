@@ -241,7 +241,7 @@ TINY_RECIPES = {
     "init-scale": {"p": (11,), "scales": (1.0, 0.3), "trials": 1, "max_steps": 100, "eval_every": 50},
     "norm-across-p": {"p": (11, 13), "trials": 2, "max_steps": 100},  # the grokking entry's runs: shared compile
     "equivariance": {"p": 3, "steps": 5, "regression_p": 3, "optimizers": ("gd",)},
-    "kernel-regime": {"p": 5, "widths": (5, 6), "sizes": (0.3,), "trials": 1},
+    "kernel-regime": {"p": 5, "widths": (5, 6), "sizes": (0.3,), "trials": 1, "network_steps": 20},
     "correlation-decay": {"primes": (5, 7, 11), "ratios": (2,), "generic_check_max_p": 11},
     "exponent-elbow": {"k": 3, "small_ns": (5, 6), "large_ns": (8, 10), "trials": 2, "width": 16,
                        "max_steps": 2000, "eval_every": 25},

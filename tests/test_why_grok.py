@@ -189,3 +189,19 @@ def test_training_on_relabelled_data_relabels_the_predictions(optimizer, lr):
     assert equivariance_gap(7, optimizer, steps=200, lr=lr) < 1e-4
     # ... and the measure can fail: an init whose outputs are permuted differently differs at order 1
     assert equivariance_gap(7, optimizer, steps=200, lr=lr, control=True) > 0.05
+
+
+def test_modular_addition_takes_the_papers_training_size_and_keeps_old_hashes():
+    from groklab.config import build_components, make_config
+    from groklab.errors import GroklabInputError
+
+    paper = make_config({"name": "modular-addition", "p": 47, "train_size": "paper"}, {"name": "wg-quadratic"})
+    task, _ = build_components(paper)
+    assert (task.train_size, task.test_size) == (1224, 985)  # round(2 * 47^(5/3)), the spec's correction
+    plain = make_config({"name": "modular-addition", "p": 23}, {"name": "wg-quadratic"})
+    assert "train_size" not in plain.as_dict()["task"]  # unset: not hashed, stored results keep their hash
+    with pytest.raises(GroklabInputError, match="task.train_size"):
+        make_config({"name": "modular-addition", "p": 7, "train_size": "paper"}, {"name": "wg-quadratic"})
+    with pytest.raises(GroklabInputError, match="train_size and train_fraction"):
+        make_config({"name": "modular-addition", "p": 47, "train_size": 100, "train_fraction": 0.3},
+                    {"name": "wg-quadratic"})

@@ -5,11 +5,11 @@ of the p^2 pairs; the training set is used full-batch or in minibatches.
 """
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import jax
 import jax.numpy as jnp
-from pydantic import Field, model_validator
+from pydantic import Field, model_serializer, model_validator
 
 from groklab import registry
 from groklab.specs import Spec
@@ -27,13 +27,35 @@ class ModularAdditionSpec(Spec):
     name: Literal["modular-addition"] = "modular-addition"
     p: int = Field(23, gt=1, le=MAX_PRIME, description="modulus (prime)")
     train_fraction: float = Field(0.5, gt=0, lt=1, description="fraction of the p^2 pairs used for training")
+    # Mohamadi et al. train on n = 2 p^(5/3) pairs (App A): 'paper'. None: train_fraction decides.
+    train_size: Annotated[int, Field(gt=0)] | Literal["paper"] | None = Field(
+        None, description="training pairs: a count, 'paper' = round(2 p^(5/3)), or None (train_fraction)")
     default_loss: ClassVar[str] = "cross-entropy"
 
     @model_validator(mode="after")
     def _check(self) -> "ModularAdditionSpec":
         if not is_prime(self.p):
             raise ValueError(f"p ({self.p}) must be prime")
+        if self.train_size is not None and "train_fraction" in self.model_fields_set:
+            raise ValueError("train_size and train_fraction were both given: give one of them")
+        if self.train_size is not None and pairs_for_training(self) >= self.p**2:
+            raise ValueError(f"train_size ({pairs_for_training(self)}) leaves no test pairs of the {self.p**2}")
         return self
+
+    @model_serializer(mode="wrap")
+    def _hash_fields(self, handler):
+        data = handler(self)
+        if self.train_size is None:  # absent unless set, so configs written before it keep their hash
+            data.pop("train_size", None)
+        return data
+
+
+def pairs_for_training(spec: ModularAdditionSpec) -> int:
+    if spec.train_size == "paper":
+        return round(2 * spec.p ** (5 / 3))
+    if spec.train_size is not None:
+        return spec.train_size
+    return max(1, round(spec.train_fraction * spec.p * spec.p))
 
 
 class ModularAddition:
@@ -44,7 +66,7 @@ class ModularAddition:
         self.pair_vocabulary = p  # inputs are one-hot pairs [e_a; e_b] (HasOneHotPairs)
         self.num_classes = p
         self.regression = False  # class labels, scored by accuracy
-        self.train_size = max(1, round(spec.train_fraction * p * p))
+        self.train_size = pairs_for_training(spec)
         self.test_size = p * p - self.train_size
 
     def _encode(self, pair_index: jax.Array):
