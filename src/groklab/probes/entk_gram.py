@@ -82,11 +82,28 @@ def gram_by_ntvp(fn: ScalarFn, params, x: jax.Array, memory_bytes: int = default
         (tangent,) = pull_back(e)
         return jax.jvp(lambda p: fn(p, x), (params,), (tangent,))[1]
 
-    # One column holds a parameter vector, its forward tangent and n outputs.
-    cols = block_rows(n, 2 * count + 2 * n, memory_bytes)
+    # One column holds a parameter vector, its forward tangent, n outputs and the push-forward's
+    # activations over all n points (model-dependent: XLA's own count where it gives one).
+    cols = block_rows(n, column_floats(fn, params, x) or 2 * count + 2 * n, memory_bytes)
     eye = jnp.eye(n, dtype=x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.float32)
     k = jax.lax.map(jax.vmap(column), eye.reshape(n // cols, cols, n))  # (nb, cols, n): rows of K^T
     return k.reshape(n, n).T
+
+
+def column_floats(fn: ScalarFn, params, x: jax.Array) -> int | None:
+    """Float32 words XLA needs for one column of K (temporaries and output; the pull-back's forward
+    pass included, so an over-count), from a shape-only compilation; None when not reported."""
+    def column(params, x, e):
+        _, pull_back = jax.vjp(lambda p: fn(p, x), params)
+        return jax.jvp(lambda p: fn(p, x), (params,), pull_back(e))[1]
+
+    shapes = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), (params, x))
+    try:
+        stats = jax.jit(column).lower(*shapes, jax.ShapeDtypeStruct((x.shape[0],), jnp.float32)).compile()
+        stats = stats.memory_analysis()
+        return int((stats.temp_size_in_bytes + stats.output_size_in_bytes) // 4) or None
+    except Exception:  # noqa: BLE001 - no memory analysis on this backend: the caller's estimate
+        return None
 
 
 def forward_flops(fn: ScalarFn, params, x: jax.Array) -> float | None:
