@@ -40,6 +40,9 @@ def test_scales_and_the_starved_budget():
 
 
 def test_suite_lists_claims_in_order_and_rejects_unknown_input(tmp_path):
+    from groklab.catalog import load_all
+
+    load_all()
     claims = [check.claim for check in SUITES["hidden-progress"]]
     assert {"1", "2", "9", "11"} <= set(claims)
     with pytest.raises(GroklabInputError, match="suite"):
@@ -76,3 +79,22 @@ def test_cli_exits_1_only_on_fail_and_json_rows_carry_the_verdict(cli, fake_suit
     fake_suite(CheckResult("1", "(10,2), 2 seeds", "0/2", ">= 1", False), CheckResult.info("2", "p = 7", "0.3"))
     code, out, _ = cli(["check", "fake", "--json", "--store", str(tmp_path)])
     assert code == 1 and [r["verdict"] for r in json.loads(out)] == ["FAIL", "INFO"]
+
+
+def test_check_all_lists_every_claim_and_verdicts_merge_into_the_store(cli, fake_suite, tmp_path):
+    code, out, _ = cli(["check", "all", "--list", "--json"])
+    listed = json.loads(out)
+    assert code == 0 and [row["claim"] for row in listed] == [str(c) for c in range(1, 37)]
+    assert {row["suite"] for row in listed} == {"hidden-progress", "why-grok", "barren-plateau"}
+    assert not (tmp_path / "tables").exists()  # --list runs nothing and writes nothing
+
+    from groklab.store import Store
+
+    fake_suite(CheckResult("1", "(10,2)", "2/2", ">= 1", True), CheckResult.info("2", "p = 7", "0.3"))
+    cli(["check", "fake", "--json", "--store", str(tmp_path)])
+    fake_suite(CheckResult("1", "(10,2)", "0/2", ">= 1", False), CheckResult.info("2", "p = 7", "0.3"))
+    code, _, _ = cli(["check", "fake", "--claim", "1", "--json", "--store", str(tmp_path)])
+    rows = Store(tmp_path).query("SELECT claim, verdict, scale, suite, groklab_version FROM claim_verdicts "
+                                 "ORDER BY claim").fetchall()
+    assert code == 1 and [row[:4] for row in rows] == [
+        ("1", "FAIL", "quick", "fake"), ("2", "INFO", "quick", "fake")]  # claim 1 replaced, claim 2 kept
