@@ -326,9 +326,11 @@ def test_high_frequency_training_experiment_small(tmp_path):
 
 
 def test_barren_plateau_checks_34_36_quick(tmp_path):
+    from groklab.catalog import load_all
     from groklab.checks.base import SUITES
     from groklab.checks.suite import run_suite
 
+    load_all()
     assert {"34", "35", "36"} <= {c.claim for c in SUITES["barren-plateau"]}
     results = run_suite("barren-plateau", "quick", tmp_path, workers=0, claims={"34", "36"})
     by_claim = {}

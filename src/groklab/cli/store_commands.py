@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from groklab.cli.app import store_app
+from groklab.cli.app import app, store_app
 
 
 @store_app.command("verify")
@@ -20,3 +20,13 @@ def verify_cmd(store: Path = typer.Argument(..., help="results directory to chec
     if not report.ok:
         raise typer.Exit(1)
     print(summary_line(store, report))
+
+
+@app.command("report")
+def report_cmd(store: Path = typer.Option(..., "--store", help="results directory"),
+               out: Path = typer.Option(None, "--out", help="HTML file to write (default STORE/report.html)")) -> None:
+    """One self-contained HTML page (no network, no JavaScript) for a store: the claim verdicts,
+    then every experiment's figures, outcomes, configs, seeds and versions."""
+    from groklab.report import build_report
+
+    print(build_report(store, out))

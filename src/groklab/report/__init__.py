@@ -1,0 +1,89 @@
+"""`groklab report`: one self-contained static HTML page for a store — the claim verdicts, then per
+experiment its figures (inlined as PNG data URIs), trial counts and outcomes, configs, seeds and the
+versions that produced them. No network and no JavaScript: the file can be mailed as it is. The
+page is a Jinja2 template (`templates/report.html.j2`); this module only gathers what it shows."""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from groklab.errors import GroklabInputError
+
+MAX_CONFIGS_SHOWN = 12  # per experiment; the rest are counted
+
+EXPERIMENTS_SQL = """
+SELECT experiment, experiment_version, count(*) AS trials, count(DISTINCT config_hash) AS configs,
+       sum(CASE WHEN status = 'converged' THEN 1 ELSE 0 END) AS converged,
+       sum(CASE WHEN status = 'diverged' THEN 1 ELSE 0 END) AS diverged,
+       sum(CASE WHEN status = 'budget' THEN 1 ELSE 0 END) AS budget,
+       median(convergence_step) AS median_convergence_step, list(DISTINCT seed ORDER BY seed) AS seeds,
+       string_agg(DISTINCT groklab_version, ', ') AS groklab_version, string_agg(DISTINCT jax_version, ', ') AS jax,
+       string_agg(DISTINCT device, ', ') AS device, string_agg(DISTINCT git_commit, ', ') AS git_commit,
+       min(created_at) AS first, max(created_at) AS last
+FROM trials GROUP BY experiment, experiment_version ORDER BY experiment"""
+
+
+def _figure(path: Path) -> dict:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return {"name": path.name, "src": f"data:image/png;base64,{data}"}
+
+
+def _rows(connection, sql: str, params=None) -> list[dict]:
+    cursor = connection.execute(sql, params or [])
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def gather(root: Path) -> dict:
+    """Everything the page shows, read from the store (nothing is re-run)."""
+    from groklab.store import Store
+
+    store = Store(root)
+    figures = sorted((root / "figures").glob("*.png")) if (root / "figures").exists() else []
+    has_trials = bool(store.trial_files(None))
+    tables = sorted(p.stem for p in store.tables_dir.glob("*.parquet")) if store.tables_dir.exists() else []
+    if not has_trials and not tables and not figures:
+        raise GroklabInputError(f"store: no results in {root}")
+    experiments, verdicts = [], []
+    if has_trials or tables:
+        connection = store.connect()
+        if has_trials:
+            experiments = _rows(connection, EXPERIMENTS_SQL)
+            for experiment in experiments:
+                configs = _rows(connection, "SELECT config_json, count(*) AS trials FROM trials WHERE experiment = ? "
+                                "GROUP BY config_json ORDER BY config_json", [experiment["experiment"]])
+                experiment["configs"] = [{"trials": c["trials"], "json": json.dumps(json.loads(c["config_json"]),
+                                                                                    sort_keys=True)}
+                                         for c in configs[:MAX_CONFIGS_SHOWN]]
+                experiment["more_configs"] = max(0, len(configs) - MAX_CONFIGS_SHOWN)
+        if "claim-verdicts" in tables:
+            verdicts = _rows(connection, "SELECT suite, claim, scale, setting, measured, threshold, verdict, "
+                             "groklab_version, git_commit, created_at FROM claim_verdicts "
+                             "ORDER BY CAST(claim AS INTEGER), scale")
+    claimed, other = set(), []
+    for experiment in experiments:
+        stem = experiment["experiment"].replace("-", "_")
+        mine = [f for f in figures if f.stem.replace("-", "_").startswith(stem)]
+        experiment["figures"] = [_figure(f) for f in mine]
+        claimed.update(mine)
+    other = [_figure(f) for f in figures if f not in claimed]
+    counts = {v: sum(row["verdict"] == v for row in verdicts) for v in ("PASS", "FAIL", "INFO")}
+    return {"store": str(root), "experiments": experiments, "verdicts": verdicts, "verdict_counts": counts,
+            "other_figures": other, "tables": tables,
+            "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def build_report(root: Path | str, out: Path | str | None = None) -> Path:
+    """Write the report of store `root` to `out` (default ROOT/report.html) and return its path."""
+    from jinja2 import Environment, PackageLoader
+
+    root = Path(root)
+    if not root.is_dir():
+        raise GroklabInputError(f"store: {root} is not a directory")
+    page = gather(root)
+    environment = Environment(loader=PackageLoader("groklab.report", "templates"), autoescape=True)
+    out = Path(out) if out is not None else root / "report.html"
+    out.write_text(environment.get_template("report.html.j2").render(**page), encoding="utf-8")
+    return out
