@@ -19,3 +19,37 @@ def test_report_is_one_offline_page_with_verdicts_figures_and_versions(cli, tmp_
     assert "&lt;= 1e-09" in page  # spec text is escaped, not markup
     code, _, err = cli(["report", "--store", str(tmp_path / "empty")])
     assert code == 2 and "store" in err
+
+
+def test_log_axes_read_plain_numbers_and_a_single_evaluation_is_drawn(tmp_path):
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from groklab.figures import plain_log_ticks, plot_training_curves
+
+    figure, axis = plt.subplots()
+    axis.plot([10, 20, 30, 40, 50], [300, 600, 1100, 1600, 2400])
+    axis.set(xscale="log", yscale="log")
+    plain_log_ticks(axis)
+    figure.canvas.draw()
+    low, high = axis.get_xlim()
+    labels = [t.get_text() for t in axis.get_xticklabels(minor=True) if low <= t.get_position()[0] <= high]
+    assert {"20", "30", "40"} <= set(labels) and not any("10^" in text or "times" in text for text in labels)
+    plt.close(figure)
+    # Step 0 has no training loss yet (NaN): the one later evaluation must still show as a marker.
+    curves = {"trial_index": np.array([0, 0]), "step": np.array([0, 100]), "val_accuracy": np.array([0.5, 0.6]),
+              "train_loss": np.array([np.nan, 0.7])}
+    captured = {}
+    original = plt.Figure.savefig
+
+    def keep(self, *args, **kwargs):
+        captured["lines"] = [line for ax in self.axes for line in ax.get_lines()]
+        return original(self, *args, **kwargs)
+
+    plt.Figure.savefig = keep
+    try:
+        plot_training_curves(curves, tmp_path / "curves.png")
+    finally:
+        plt.Figure.savefig = original
+    loss_lines = [line for line in captured["lines"] if np.isfinite(np.asarray(line.get_ydata(), float)).sum() == 1]
+    assert loss_lines and all(line.get_marker() == "o" for line in loss_lines)

@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (must follow the backend choice)
 import numpy as np  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import LogFormatter, MaxNLocator  # noqa: E402
 
 from groklab.analysis import PowerLawFit, censored_steps  # noqa: E402
 
@@ -36,6 +36,20 @@ def legend_if_labelled(axis, **kwargs) -> None:
     converged has nothing to show)."""
     if axis.get_legend_handles_labels()[1]:
         axis.legend(**kwargs)
+
+
+def plain_log_ticks(axis) -> None:
+    """Log axes labelled 20, 30, 40, 50 rather than 2x10^1: plain numbers on the major ticks and, when
+    the axis spans few decades, on the minor ones (matplotlib's own rule for which to label)."""
+    for log_axis, scale in ((axis.xaxis, axis.get_xscale()), (axis.yaxis, axis.get_yscale())):
+        if scale == "log":
+            log_axis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+            log_axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+
+
+def _marker(values: np.ndarray) -> str | None:
+    """A marker when a curve has a single drawable point: a line through one point draws nothing."""
+    return "o" if np.sum(np.isfinite(np.asarray(values, dtype=float))) < 2 else None
 
 
 def _positive_or_nan(values: np.ndarray) -> np.ndarray:
@@ -62,16 +76,18 @@ def plot_training_curves(curves: Mapping[str, np.ndarray], path: str | Path, max
     for trial in np.unique(trial_column)[:max_trials]:
         rows = np.flatnonzero(trial_column == trial)
         rows = rows[np.argsort(step_column[rows], kind="stable")]
-        accuracy_axis.plot(step_column[rows], np.asarray(curves["val_accuracy"])[rows], lw=1.2,
-                           label=f"trial {trial}")
+        accuracy = np.asarray(curves["val_accuracy"])[rows]
+        accuracy_axis.plot(step_column[rows], accuracy, lw=1.2, marker=_marker(accuracy), label=f"trial {trial}")
         if has_loss:
-            axes[0, 1].plot(step_column[rows], _positive_or_nan(np.asarray(curves["train_loss"])[rows]), lw=1.2)
+            loss = _positive_or_nan(np.asarray(curves["train_loss"])[rows])
+            axes[0, 1].plot(step_column[rows], loss, lw=1.2, marker=_marker(loss))
 
     accuracy_axis.axhline(0.5, color="grey", ls="--", lw=1, label="chance")
     accuracy_axis.set(xlabel="step", ylabel="validation accuracy", ylim=(-0.02, 1.02))
     accuracy_axis.legend(fontsize="small", loc="lower right")
     if has_loss:
         axes[0, 1].set(xlabel="step", ylabel="train loss", yscale="log")
+        plain_log_ticks(axes[0, 1])
     if title:
         figure.suptitle(title)
     return save_figure(figure, path)
@@ -107,6 +123,7 @@ def plot_scaling(fit: PowerLawFit, steps_by_n: Mapping[int, Sequence[int | None]
     if fit.excluded_ns:
         axis.plot([], [], ls="none", label=f"excluded (median unsolved): n = {list(fit.excluded_ns)}")
     axis.set(xscale="log", yscale="log", xlabel="n (input bits)", ylabel="convergence step t_c")
+    plain_log_ticks(axis)
     axis.legend(fontsize="small")
     if title:
         axis.set_title(title)
