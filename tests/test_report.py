@@ -98,3 +98,21 @@ def test_report_renders_in_a_real_headless_chromium(cli, tmp_path):
     screenshot = tmp_path / "report.png"
     subprocess.run([browser, *flags, f"--screenshot={screenshot}", report.as_uri()], capture_output=True, timeout=120)
     assert screenshot.stat().st_size > 10_000
+
+
+def test_report_shows_planned_trials_that_are_missing(cli, tmp_path):
+    from groklab.store import Store
+    from groklab.store.plans import planned, record_plan
+
+    store = tmp_path / "store"
+    code, _, err = cli(["run", "parity", "--n", "8", "--k", "2", "--width", "16", "--trials", "2", "--max-steps", "500",
+                        "--store", str(store)])
+    assert code in (0, 1), err
+    (plan,) = planned(store)  # the run recorded what it was asked for
+    assert plan["trials"] == 2 and plan["experiment"] == "parity"
+    (config_hash,) = {row[0] for row in Store(store).query("SELECT config_hash FROM trials").fetchall()}
+    assert plan["config_hashes"] == [config_hash]
+    record_plan(store, "parity", plan["seed"], 5, [config_hash])  # as if a larger sweep had been killed
+    assert cli(["report", "--store", str(store)])[0] == 0
+    page = (store / "report.html").read_text()
+    assert "3 of 5 planned trials missing" in page and "of 2 planned" not in page  # the finished plan: nothing

@@ -16,6 +16,7 @@ from rich.progress import (
 from groklab.executor import LocalExecutor
 from groklab.plan import Plan
 from groklab.store import Store
+from groklab.store.plans import record_plan
 
 MAX_CHUNK_SIZE = 64  # trials per chunk on CPU (design.md: 16-256)
 CHUNK_GRANULE = 16  # chunks are multiples of this, so they fill whole groups of CPU lanes (16, 8, 4, ...)
@@ -40,6 +41,7 @@ def execute_plan(plan: Plan, store: Store, workers: int | None = None, chunk_siz
 
 def _execute_locked(plan: Plan, store: Store, workers: int | None, chunk_size: int | None, quiet: bool) -> dict:
     store.recover()
+    record_plan(store.root, plan.experiment, plan.seed, plan.trials, [c.config_hash() for c in plan.configs])
     run_keys = plan.run_keys()
     store.run_keys.update(run_keys)  # the store's readers now report this run's trials
     executor = LocalExecutor(workers)

@@ -36,6 +36,30 @@ def _rows(connection, sql: str, params=None) -> list[dict]:
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
+def _add_progress(root: Path, experiments: list[dict], connection) -> None:
+    """Per experiment, the trials its recorded plans asked for that the store does not hold: still
+    running while another process holds the store's writer lock, else missing."""
+    from groklab.store.lock import in_use
+    from groklab.store.plans import planned
+
+    by_name = {e["experiment"]: e for e in experiments}
+    running = in_use(root) is not None
+    for plan in planned(root):
+        expected = plan["trials"] * len(plan["config_hashes"])
+        done = 0
+        if connection is not None and plan["config_hashes"]:
+            marks = ", ".join("?" * len(plan["config_hashes"]))
+            done = connection.execute(f"SELECT count(DISTINCT (config_hash, trial_index)) FROM trials WHERE seed = ? "
+                                      f"AND trial_index < ? AND config_hash IN ({marks})",
+                                      [plan["seed"], plan["trials"], *plan["config_hashes"]]).fetchone()[0]
+        entry = by_name.setdefault(plan["experiment"], {"experiment": plan["experiment"], "experiment_version": "-",
+                                                        "trials": 0, "configs": 0, "config_list": [], "seeds": [],
+                                                        "figures": []})
+        entry.setdefault("pending", []).append({"seed": plan["seed"], "expected": expected, "done": done,
+                                                "state": "running" if running else "missing"})
+    experiments[:] = sorted(by_name.values(), key=lambda e: e["experiment"])
+
+
 def gather(root: Path) -> dict:
     """Everything the page shows, read from the store (nothing is re-run)."""
     from groklab.store import Store
@@ -54,7 +78,7 @@ def gather(root: Path) -> dict:
             for experiment in experiments:
                 configs = _rows(connection, "SELECT config_json, count(*) AS trials FROM trials WHERE experiment = ? "
                                 "GROUP BY config_json ORDER BY config_json", [experiment["experiment"]])
-                experiment["configs"] = [{"trials": c["trials"], "json": json.dumps(json.loads(c["config_json"]),
+                experiment["config_list"] = [{"trials": c["trials"], "json": json.dumps(json.loads(c["config_json"]),
                                                                                     sort_keys=True)}
                                          for c in configs[:MAX_CONFIGS_SHOWN]]
                 experiment["more_configs"] = max(0, len(configs) - MAX_CONFIGS_SHOWN)
@@ -62,6 +86,7 @@ def gather(root: Path) -> dict:
             verdicts = _rows(connection, "SELECT suite, claim, scale, setting, measured, threshold, verdict, "
                              "groklab_version, git_commit, created_at FROM claim_verdicts "
                              "ORDER BY CAST(claim AS INTEGER), scale")
+    _add_progress(root, experiments, connection if has_trials else None)
     claimed, other = set(), []
     for experiment in experiments:
         stem = experiment["experiment"].replace("-", "_")
