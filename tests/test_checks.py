@@ -92,9 +92,11 @@ def test_check_all_lists_every_claim_and_verdicts_merge_into_the_store(cli, fake
 
     fake_suite(CheckResult("1", "(10,2)", "2/2", ">= 1", True), CheckResult.info("2", "p = 7", "0.3"))
     cli(["check", "fake", "--json", "--store", str(tmp_path)])
+    written = Store(tmp_path).query("SELECT created_at FROM claim_verdicts WHERE claim = '2'").fetchall()
     fake_suite(CheckResult("1", "(10,2)", "0/2", ">= 1", False), CheckResult.info("2", "p = 7", "0.3"))
     code, _, _ = cli(["check", "fake", "--claim", "1", "--json", "--store", str(tmp_path)])
     rows = Store(tmp_path).query("SELECT claim, verdict, scale, suite, groklab_version FROM claim_verdicts "
                                  "ORDER BY claim").fetchall()
     assert code == 1 and [row[:4] for row in rows] == [
         ("1", "FAIL", "quick", "fake"), ("2", "INFO", "quick", "fake")]  # claim 1 replaced, claim 2 kept
+    assert Store(tmp_path).query("SELECT created_at FROM claim_verdicts WHERE claim = '2'").fetchall() == written

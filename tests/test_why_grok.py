@@ -198,6 +198,7 @@ def test_modular_addition_takes_the_papers_training_size_and_keeps_old_hashes():
     paper = make_config({"name": "modular-addition", "p": 47, "train_size": "paper"}, {"name": "wg-quadratic"})
     task, _ = build_components(paper)
     assert (task.train_size, task.test_size) == (1224, 985)  # round(2 * 47^(5/3)), the spec's correction
+    assert make_config(**paper.as_dict()).config_hash() == paper.config_hash()  # reads back as written
     plain = make_config({"name": "modular-addition", "p": 23}, {"name": "wg-quadratic"})
     assert "train_size" not in plain.as_dict()["task"]  # unset: not hashed, stored results keep their hash
     with pytest.raises(GroklabInputError, match="task.train_size"):

@@ -139,3 +139,13 @@ def test_the_closed_form_ntk_of_the_quadratic_network_is_the_generic_one(task, o
     generic = gram_by_jacobian(scalar_output(model, output), params, x)
     assert relative(generic, exact) < 1e-5
     assert relative(gram(model, output, params, x, "ntvp", 2**26), exact) < 1e-5
+
+
+def test_float64_parameters_get_float64_grams_from_both_methods(network):
+    w, v, triples = network
+    with jax.enable_x64(True):
+        params = {"w": jnp.asarray(w, jnp.float64), "v": jnp.asarray(v, jnp.float64)}
+        x = jnp.asarray(triples)
+        by_products, by_jacobian = gram_by_ntvp(g, params, x), gram_by_jacobian(g, params, x)
+        assert by_products.dtype == by_jacobian.dtype == jnp.float64
+        assert relative(by_products, kr.ntk(w, v, triples, triples)) < 1e-12

@@ -64,7 +64,7 @@ def _probe_names(probes: Any) -> tuple[Any, ...]:
     entries = {}
     for entry in probes:
         name = entry if isinstance(entry, str) else entry.get("name")
-        if name not in registry.probes:
+        if not isinstance(name, str) or name not in registry.probes:
             known = ", ".join(registry.probes.names())
             raise GroklabInputError(f"probes.names: unknown probe {name!r} (known: {known})")
         if isinstance(entry, dict) and set(entry) != {"name"}:

@@ -50,20 +50,25 @@ def parameter_count(params) -> int:
     return sum(leaf.size for leaf in jax.tree.leaves(params))
 
 
-def block_rows(n: int, floats_per_row: int, memory_bytes: int) -> int:
-    """The largest divisor of n whose rows of `floats_per_row` float32 fit in the budget (at least 1),
-    so that blocks tile the probe set exactly (static shapes under jit)."""
-    fit = max(1, memory_bytes // (4 * max(1, floats_per_row)))
+def word_bytes(params) -> int:
+    """Bytes per parameter entry: 4 in float32 runs, 8 in float64 ones."""
+    return max(leaf.dtype.itemsize for leaf in jax.tree.leaves(params))
+
+
+def block_rows(n: int, floats_per_row: int, memory_bytes: int, word: int = 4) -> int:
+    """The largest divisor of n whose rows of `floats_per_row` numbers of `word` bytes fit in the
+    budget (at least 1), so that blocks tile the probe set exactly (static shapes under jit)."""
+    fit = max(1, memory_bytes // (word * max(1, floats_per_row)))
     return max(d for d in range(1, min(n, fit) + 1) if n % d == 0)
 
 
 def gram_by_jacobian(fn: ScalarFn, params, x: jax.Array, memory_bytes: int = defaults.ENTK_MEMORY_BYTES) -> jax.Array:
     n, count = x.shape[0], parameter_count(params)
-    if n * count * 4 <= memory_bytes:
+    if n * count * word_bytes(params) <= memory_bytes:
         jac = jacobian_tree(fn, params, x)
         return _contract(jac, jac)
     # Three row blocks' worth alive at once: rows i and j of J, and the reverse pass building j.
-    rows = block_rows(n, 3 * count, memory_bytes)
+    rows = block_rows(n, 3 * count, memory_bytes, word_bytes(params))
     blocks = x.reshape(n // rows, rows, *x.shape[1:])
 
     def row_of_blocks(xi):
@@ -84,14 +89,14 @@ def gram_by_ntvp(fn: ScalarFn, params, x: jax.Array, memory_bytes: int = default
 
     # One column holds a parameter vector, its forward tangent, n outputs and the push-forward's
     # activations over all n points (model-dependent: XLA's own count where it gives one).
-    cols = block_rows(n, column_floats(fn, params, x) or 2 * count + 2 * n, memory_bytes)
-    eye = jnp.eye(n, dtype=x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.float32)
+    cols = block_rows(n, column_floats(fn, params, x) or 2 * count + 2 * n, memory_bytes, word_bytes(params))
+    eye = jnp.eye(n, dtype=jax.eval_shape(fn, params, x).dtype)  # cotangents in g's own precision
     k = jax.lax.map(jax.vmap(column), eye.reshape(n // cols, cols, n))  # (nb, cols, n): rows of K^T
     return k.reshape(n, n).T
 
 
 def column_floats(fn: ScalarFn, params, x: jax.Array) -> int | None:
-    """Float32 words XLA needs for one column of K (temporaries and output; the pull-back's forward
+    """Parameter-sized words XLA needs for one column of K (temporaries and output; the pull-back's forward
     pass included, so an over-count), from a shape-only compilation; None when not reported."""
     def column(params, x, e):
         _, pull_back = jax.vjp(lambda p: fn(p, x), params)
@@ -99,9 +104,9 @@ def column_floats(fn: ScalarFn, params, x: jax.Array) -> int | None:
 
     shapes = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), (params, x))
     try:
-        stats = jax.jit(column).lower(*shapes, jax.ShapeDtypeStruct((x.shape[0],), jnp.float32)).compile()
-        stats = stats.memory_analysis()
-        return int((stats.temp_size_in_bytes + stats.output_size_in_bytes) // 4) or None
+        cotangent = jax.ShapeDtypeStruct((x.shape[0],), jax.eval_shape(fn, *shapes).dtype)
+        stats = jax.jit(column).lower(*shapes, cotangent).compile().memory_analysis()
+        return int((stats.temp_size_in_bytes + stats.output_size_in_bytes) // word_bytes(params)) or None
     except Exception:  # noqa: BLE001 - no memory analysis on this backend: the caller's estimate
         return None
 

@@ -14,7 +14,7 @@ from groklab.errors import GroklabInputError
 MAX_CONFIGS_SHOWN = 12  # per experiment; the rest are counted
 
 EXPERIMENTS_SQL = """
-SELECT experiment, experiment_version, count(*) AS trials, count(DISTINCT config_hash) AS configs,
+SELECT experiment, string_agg(DISTINCT experiment_version, ', ') AS experiment_version, count(*) AS trials, count(DISTINCT config_hash) AS configs,
        sum(CASE WHEN status = 'converged' THEN 1 ELSE 0 END) AS converged,
        sum(CASE WHEN status = 'diverged' THEN 1 ELSE 0 END) AS diverged,
        sum(CASE WHEN status = 'budget' THEN 1 ELSE 0 END) AS budget,
@@ -22,12 +22,20 @@ SELECT experiment, experiment_version, count(*) AS trials, count(DISTINCT config
        string_agg(DISTINCT groklab_version, ', ') AS groklab_version, string_agg(DISTINCT jax_version, ', ') AS jax,
        string_agg(DISTINCT device, ', ') AS device, string_agg(DISTINCT git_commit, ', ') AS git_commit,
        min(created_at) AS first, max(created_at) AS last
-FROM trials GROUP BY experiment, experiment_version ORDER BY experiment"""
+FROM trials GROUP BY experiment ORDER BY experiment"""
 
 
 def _figure(path: Path) -> dict:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return {"name": path.name, "src": f"data:image/png;base64,{data}"}
+
+
+def _owner(figure: Path, experiments: list[str]) -> str | None:
+    """The experiment a figure belongs to: the longest experiment name its file name starts with
+    (`parity-scaling-k3.png` is parity-scaling's, not parity's); None if no name fits."""
+    stem = figure.stem.replace("-", "_")
+    names = [name for name in experiments if stem.startswith(name.replace("-", "_"))]
+    return max(names, key=len) if names else None
 
 
 def _rows(connection, sql: str, params=None) -> list[dict]:
@@ -87,13 +95,10 @@ def gather(root: Path) -> dict:
                              "groklab_version, git_commit, created_at FROM claim_verdicts "
                              "ORDER BY CAST(claim AS INTEGER), scale")
     _add_progress(root, experiments, connection if has_trials else None)
-    claimed, other = set(), []
+    owner = {f: _owner(f, [e["experiment"] for e in experiments]) for f in figures}
     for experiment in experiments:
-        stem = experiment["experiment"].replace("-", "_")
-        mine = [f for f in figures if f.stem.replace("-", "_").startswith(stem)]
-        experiment["figures"] = [_figure(f) for f in mine]
-        claimed.update(mine)
-    other = [_figure(f) for f in figures if f not in claimed]
+        experiment["figures"] = [_figure(f) for f in figures if owner[f] == experiment["experiment"]]
+    other = [_figure(f) for f in figures if owner[f] is None]
     counts = {v: sum(row["verdict"] == v for row in verdicts) for v in ("PASS", "FAIL", "INFO")}
     return {"store": str(root), "experiments": experiments, "verdicts": verdicts, "verdict_counts": counts,
             "other_figures": other, "tables": tables,

@@ -14,7 +14,7 @@ PLANS_DIR = "plans"
 
 
 def record_plan(root: Path, experiment: str, seed: int, trials: int, config_hashes: list[str]) -> Path:
-    manifest = {"experiment": experiment, "seed": seed, "trials": trials, "config_hashes": sorted(config_hashes)}
+    manifest = {"experiment": experiment, "seed": seed, "trials": trials, "config_hashes": sorted(set(config_hashes))}
     blob = json.dumps(manifest, sort_keys=True)
     folder = Path(root) / PLANS_DIR
     folder.mkdir(parents=True, exist_ok=True)

@@ -47,6 +47,8 @@ class ModularAdditionSpec(Spec):
         data = handler(self)
         if self.train_size is None:  # absent unless set, so configs written before it keep their hash
             data.pop("train_size", None)
+        else:  # the fraction does not apply (and would be refused beside it when read back)
+            data.pop("train_fraction", None)
         return data
 
 
