@@ -191,7 +191,8 @@ def _parity_details(results: dict) -> list[str]:
         f"{e['converged']}/{e['trials']} converged" + (f", median t_c = {median:.0f} steps" if median else "")
         + f". (Compiled beforehand by a 100-step run: {e['warmup_seconds']:.1f} s; background load "
         f"{load_note(e.get('load'))}.) Lower than the pure training throughput because of the evaluations "
-        "and because the chunk shrinks as trials finish.")
+        "and because the chunk shrinks as trials finish. The target row above compares it with `train_block` on "
+        "the same chunk.")
     add("")
     profile = results.get("profile", {})
     if profile.get("rows"):
