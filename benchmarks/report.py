@@ -189,7 +189,7 @@ def _parity_details(results: dict) -> list[str]:
         f"pass it), stop on convergence, compaction of finished trials: **{e['wall_seconds']:.1f} s** for "
         f"{_n(e['trial_steps'])} trial-steps = **{_n(e['trial_steps_per_second'])} trial-steps/s** end to end; "
         f"{e['converged']}/{e['trials']} converged" + (f", median t_c = {median:.0f} steps" if median else "")
-        + f". (Compiled beforehand by a 100-step run: {e['warmup_seconds']:.1f} s; background load "
+        + f". (Compiled beforehand by the same run on another seed: {e['warmup_seconds']:.1f} s; background load "
         f"{load_note(e.get('load'))}.) Lower than the pure training throughput because of the evaluations "
         "and because the chunk shrinks as trials finish. The target row above compares it with `train_block` on "
         "the same chunk.")
