@@ -13,6 +13,7 @@ from pydantic import Field, model_serializer, model_validator
 
 from groklab import registry
 from groklab.specs import Spec
+from groklab.tasks.enumerated import EnumeratedSplit
 
 # Pairs are indexed a * p + b in int32 (JAX's default integer): p^2 < 2^31, so p <= 46337 (the
 # largest prime below sqrt(2^31)). The bound also keeps is_prime's trial division instant.
@@ -60,7 +61,7 @@ def pairs_for_training(spec: ModularAdditionSpec) -> int:
     return max(1, round(spec.train_fraction * spec.p * spec.p))
 
 
-class ModularAddition:
+class ModularAddition(EnumeratedSplit):
     def __init__(self, spec: ModularAdditionSpec):
         self.spec = spec
         p = spec.p
@@ -70,6 +71,7 @@ class ModularAddition:
         self.regression = False  # class labels, scored by accuracy
         self.train_size = pairs_for_training(spec)
         self.test_size = p * p - self.train_size
+        self.universe = p * p  # the pairs a * p + b (EnumeratedSplit)
 
     def _encode(self, pair_index: jax.Array):
         p = self.spec.p
@@ -77,25 +79,6 @@ class ModularAddition:
         x = jnp.concatenate([jax.nn.one_hot(a, p), jax.nn.one_hot(b, p)], axis=-1)
         return x, (a + b) % p
 
-    def init_state(self, key: jax.Array) -> dict:
-        order = jax.random.permutation(key, self.spec.p**2)
-        return {"train": order[: self.train_size], "test": order[self.train_size:]}
-
-    def train_batch(self, state: dict, key: jax.Array, batch_size: int | None):
-        if batch_size is None:
-            return self._encode(state["train"])
-        idx = jax.random.randint(key, (batch_size,), 0, self.train_size)
-        return self._encode(state["train"][idx])
-
-    @property
-    def eval_parts(self) -> tuple[int, ...]:
-        return (self.test_size,)
-
-    def eval_batch(self, state: dict, key: jax.Array, part: int = 0):
-        return self._encode(state["test"])
-
-    def train_set(self, state: dict):
-        return self._encode(state["train"])
 
     def target_family_shape(self) -> tuple[int, int, int]:
         return 64, self.spec.p**2, self.spec.p

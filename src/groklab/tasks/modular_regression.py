@@ -20,6 +20,7 @@ from pydantic import Field, model_validator
 
 from groklab import registry
 from groklab.specs import Spec
+from groklab.tasks.enumerated import EnumeratedSplit
 from groklab.tasks.modular import is_prime
 
 # Triples are indexed (a p + b) p + c in int32: p^3 < 2^31, so p <= 1289 (the largest prime below
@@ -61,7 +62,7 @@ def resolved_train_size(spec: ModularRegressionSpec) -> int:
     return default_train_size(spec.p)
 
 
-class ModularRegression:
+class ModularRegression(EnumeratedSplit):
     def __init__(self, spec: ModularRegressionSpec):
         self.spec = spec
         p = spec.p
@@ -71,6 +72,7 @@ class ModularRegression:
         self.regression = True  # targets 0 or p: no accuracy, val_loss is the test MSE
         self.train_size = resolved_train_size(spec)
         self.test_size = p**3 - self.train_size
+        self.universe = p**3  # the triples (EnumeratedSplit)
 
     def split(self, index: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
         p = self.spec.p
@@ -82,25 +84,6 @@ class ModularRegression:
         x = jnp.concatenate([jax.nn.one_hot(a, p), jax.nn.one_hot(b, p), jax.nn.one_hot(c, p)], axis=-1)
         return x, jnp.where((a + b) % p == c, float(p), 0.0).astype(jnp.float32)
 
-    def init_state(self, key: jax.Array) -> dict:
-        order = jax.random.permutation(key, self.spec.p**3)
-        return {"train": order[: self.train_size], "test": order[self.train_size:]}
-
-    def train_batch(self, state: dict, key: jax.Array, batch_size: int | None):
-        if batch_size is None:
-            return self._encode(state["train"])
-        idx = jax.random.randint(key, (batch_size,), 0, self.train_size)
-        return self._encode(state["train"][idx])
-
-    @property
-    def eval_parts(self) -> tuple[int, ...]:
-        return (self.test_size,)
-
-    def eval_batch(self, state: dict, key: jax.Array, part: int = 0):
-        return self._encode(state["test"])
-
-    def train_set(self, state: dict):
-        return self._encode(state["train"])
 
     def unseen_pairs(self, state: dict) -> jax.Array:
         """(p^2,) bool, pair a p + b: True where the positive triple (a, b, (a + b) mod p) is not

@@ -13,6 +13,7 @@ from groklab.catalog import run_experiment
 from groklab.defaults import ENTK_PROBE_POINTS
 from groklab.checks.base import CheckResult, Scale, at_scale, budget, plural, register
 from groklab.papers.why_grok.checks.claims_23_28 import SUITE
+from groklab.papers.why_grok.recipes.grokking import median_reached
 
 MIN_MEDIAN_RATIO = 10.0  # change(t_test) / change(t_train): "orders of magnitude larger afterwards"
 MIN_SEED_RATIO = 5.0  # and no seed far below it (the "each seed >= 5")
@@ -23,11 +24,6 @@ def change_ratios(per_p: dict) -> dict[str, list[float]]:
     return {p: [test / fit for fit, test in zip(r["entk_change_at_t_train"], r["entk_change_at_t_test"])
                 if fit is not None and test is not None and fit > 0]
             for p, r in per_p.items()}
-
-
-def _median(values) -> float:
-    known = [v for v in values if v is not None]
-    return float(np.median(known)) if known else float("nan")
 
 
 @register(SUITE, "27", "Figs 1/2/5: the eNTK moves >= 10x more by t_test than by t_train (raw relative change)")
@@ -49,10 +45,10 @@ def claim_27(scale: Scale, root: Path, workers) -> list[CheckResult]:
         f"p={p}: median {np.median(r):.1f}, min {min(r):.1f} over {len(r)}/{o['trials']} seeds" if r else
         f"p={p}: no seed reached both t_train and t_test" for p, r in ratios.items())
     scale_free = "; ".join(
-        f"p={p}: {_median(r['entk_change_scale_free_at_t_train']):.2f} at t_train, "
-        f"{_median(r['entk_change_scale_free_at_t_test']):.2f} at t_test" for p, r in s["per_p"].items())
-    raw = "; ".join(f"p={p}: {_median(r['entk_change_at_t_train']):.3g} at t_train, "
-                    f"{_median(r['entk_change_at_t_test']):.3g} at t_test" for p, r in s["per_p"].items())
+        f"p={p}: {median_reached(r['entk_change_scale_free_at_t_train']):.2f} at t_train, "
+        f"{median_reached(r['entk_change_scale_free_at_t_test']):.2f} at t_test" for p, r in s["per_p"].items())
+    raw = "; ".join(f"p={p}: {median_reached(r['entk_change_at_t_train']):.3g} at t_train, "
+                    f"{median_reached(r['entk_change_at_t_test']):.3g} at t_test" for p, r in s["per_p"].items())
     return [
         CheckResult("27", setting, "change(t_test) / change(t_train), raw: " + measured,
                     f"median >= {MIN_MEDIAN_RATIO:g} and every seed >= {MIN_SEED_RATIO:g}, all seeds reached",
