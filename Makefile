@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum 
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,ray,slurm]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 .PHONY: install demo test test-all bench clean

@@ -9,9 +9,9 @@ import numpy as np
 import optax
 import pytest
 
-from groklab.config import check_architecture
 from groklab import GroklabInputError, OptimizerSpec, registry
 from groklab.components import ensure_registered
+from groklab.config import check_architecture
 from groklab.losses import accuracy, loss_fn
 from groklab.models.init import init_bias, init_weight
 from groklab.optimizers import build_optimizer

@@ -13,7 +13,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from groklab.executor import LocalExecutor
+from groklab.executors import Executor, current
+from groklab.executors.local import LocalExecutor
 from groklab.plan import Plan
 from groklab.store import Store
 from groklab.store.plans import record_plan
@@ -30,30 +31,45 @@ def default_chunk_size(missing_trials: int, workers: int) -> int:
 
 
 def execute_plan(plan: Plan, store: Store, workers: int | None = None, chunk_size: int | None = None,
-                 quiet: bool = False) -> dict:
+                 quiet: bool = False, executor: Executor | None = None) -> dict:
     """Run every trial of `plan` missing from `store` (under its current run key); returns work
-    statistics. Holds the store's writer lock throughout, planning only once it has it: a second
-    run on the same store waits for the first and then finds its trials done."""
+    statistics. Runs on `executor`, else the one `executors.using` made current, else a local one
+    with `workers` processes. Plans under the store's writer lock: a second run on the same store
+    waits for the first and then finds its trials done. The lock is held throughout when the
+    executor's workers commit under it (local, Ray); SLURM array tasks lock each commit themselves."""
     store.check_writable()
+    executor = executor or current() or LocalExecutor(workers)
     with store.writing():
-        return _execute_locked(plan, store, workers, chunk_size, quiet)
+        jobs, stats = _plan_locked(plan, store, executor, chunk_size)
+        if executor.holds_lock:
+            _run(plan, store, executor, jobs, stats, quiet)
+    if not executor.holds_lock:
+        _run(plan, store, executor, jobs, stats, quiet)
+    if jobs:
+        store.recover()  # leftovers of a worker killed mid-commit (a retried Ray task, a dead array task)
+    return stats
 
 
-def _execute_locked(plan: Plan, store: Store, workers: int | None, chunk_size: int | None, quiet: bool) -> dict:
+def _plan_locked(plan: Plan, store: Store, executor: Executor, chunk_size: int | None) -> tuple[list, dict]:
     store.recover()
     record_plan(store.root, plan.experiment, plan.seed, plan.trials, [c.config_hash() for c in plan.configs])
-    run_keys = plan.run_keys()
+    run_keys = executor.run_keys(plan)
     store.run_keys.update(run_keys)  # the store's readers now report this run's trials
-    executor = LocalExecutor(workers)
     if chunk_size is None:
         missing = sum(len(job.trial_indices) for job in plan.jobs(store, MAX_CHUNK_SIZE, run_keys))
         chunk_size = default_chunk_size(missing, max(1, executor.workers))
     jobs = plan.jobs(store, chunk_size, run_keys)
     total_trials = sum(len(job.trial_indices) for job in jobs)
     stats = {"trials_run": total_trials, "trials_skipped": plan.trials * len(plan.configs) - total_trials,
-             "trial_steps": 0, "wall_seconds": 0.0}
+             "trial_steps": 0, "wall_seconds": 0.0, "executor": executor.name,
+             "finished": True}  # False: submitted, still running (slurm without waiting)
+    return jobs, stats
+
+
+def _run(plan: Plan, store: Store, executor: Executor, jobs: list, stats: dict, quiet: bool) -> None:
     if not jobs:
-        return stats
+        return
+    total_trials = stats["trials_run"]
     console = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -66,7 +82,7 @@ def _execute_locked(plan: Plan, store: Store, workers: int | None, chunk_size: i
             rate = stats["trial_steps"] / max(time.perf_counter() - started, 1e-9)
             bar.update(task, advance=finished, rate=f"{rate:,.0f}")
 
-        executor.run(jobs, store, progress)
-        bar.update(task, completed=total_trials)
+        stats["finished"] = executor.run(jobs, store, progress)
+        if stats["finished"]:
+            bar.update(task, completed=total_trials)
     stats["wall_seconds"] = time.perf_counter() - started
-    return stats

@@ -7,7 +7,6 @@ from groklab.catalog import load_all
 from groklab.checks.base import SUITES, Check, CheckResult, Scale, at_scale
 from groklab.errors import GroklabInputError
 
-
 ALL = "all"  # every suite's claims, in claim order
 
 

@@ -9,9 +9,9 @@ import typer
 from rich.table import Table
 
 from groklab.cli.app import VERDICT_STYLE, WORKERS_HELP, app, out
+from groklab.cli.executor_options import with_executor_options
 
 
-@app.command("check")
 def check_cmd(
     suite: str = typer.Argument(..., help="hidden-progress | barren-plateau | why-grok | all (every claim)"),
     full: bool = typer.Option(False, "--full", help="exactly the spec's setting of every claim (seeds, n, budgets; "
@@ -54,6 +54,9 @@ def check_cmd(
         out.print(table)
     if any(r.verdict == "FAIL" for r in results):  # INFO rows never fail a run
         raise typer.Exit(1)
+
+
+app.command("check")(with_executor_options(check_cmd))
 
 
 @app.command("list")

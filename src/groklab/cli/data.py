@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from groklab.cli.app import DEFAULT_STORE, WORKERS_HELP, app, jsonable, out
+from groklab.cli.executor_options import with_executor_options
 from groklab.errors import GroklabInputError
 
 
@@ -20,7 +21,6 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
-@app.command("sweep")
 def sweep_cmd(
     file: Path = typer.Argument(..., help="sweep file (TOML): list-valued fields are grid axes"),
     store: Path = typer.Option(DEFAULT_STORE, "--store"),
@@ -38,8 +38,13 @@ def sweep_cmd(
     if chunk_size is not None and chunk_size <= 0:
         raise GroklabInputError(f"chunk_size: must be a positive integer (got {chunk_size})")
     stats = execute_plan(plan, Store(store), workers, chunk_size or file_chunk_size)
-    out.print(f"{plan.experiment}: {len(plan.configs)} configs x {plan.trials} trials; ran {stats['trials_run']}, "
-              f"already done {stats['trials_skipped']}; {stats['wall_seconds']:.1f} s; store {store}")
+    ran = "ran" if stats["finished"] else "submitted"
+    out.print(f"{plan.experiment}: {len(plan.configs)} configs x {plan.trials} trials; {ran} {stats['trials_run']}, "
+              f"already done {stats['trials_skipped']}; {stats['wall_seconds']:.1f} s; executor {stats['executor']}; "
+              f"store {store}")
+
+
+app.command("sweep")(with_executor_options(sweep_cmd, wait_option=True))
 
 
 @app.command("query")

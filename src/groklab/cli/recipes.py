@@ -18,6 +18,7 @@ from groklab.cli.app import (
     out,
     run_app,
 )
+from groklab.cli.executor_options import with_executor_options
 from groklab.errors import GroklabInputError
 
 
@@ -75,7 +76,7 @@ def recipe_command(entry):
 
     command.__signature__ = inspect.Signature(params)
     command.__doc__ = entry.description
-    return command
+    return with_executor_options(command)
 
 
 _added = False

@@ -48,23 +48,16 @@ def _add_progress(root: Path, experiments: list[dict], connection) -> None:
     """Per experiment, the trials its recorded plans asked for that the store does not hold: still
     running while another process holds the store's writer lock, else missing."""
     from groklab.store.lock import in_use
-    from groklab.store.plans import planned
+    from groklab.store.plans import plan_progress
 
     by_name = {e["experiment"]: e for e in experiments}
     running = in_use(root) is not None
-    for plan in planned(root):
-        expected = plan["trials"] * len(plan["config_hashes"])
-        done = 0
-        if connection is not None and plan["config_hashes"]:
-            marks = ", ".join("?" * len(plan["config_hashes"]))
-            done = connection.execute(f"SELECT count(DISTINCT (config_hash, trial_index)) FROM trials WHERE seed = ? "
-                                      f"AND trial_index < ? AND config_hash IN ({marks})",
-                                      [plan["seed"], plan["trials"], *plan["config_hashes"]]).fetchone()[0]
+    for plan in plan_progress(root, connection):
         entry = by_name.setdefault(plan["experiment"], {"experiment": plan["experiment"], "experiment_version": "-",
                                                         "trials": 0, "configs": 0, "config_list": [], "seeds": [],
                                                         "figures": []})
-        entry.setdefault("pending", []).append({"seed": plan["seed"], "expected": expected, "done": done,
-                                                "state": "running" if running else "missing"})
+        entry.setdefault("pending", []).append({"seed": plan["seed"], "expected": plan["expected"],
+                                                "done": plan["done"], "state": "running" if running else "missing"})
     experiments[:] = sorted(by_name.values(), key=lambda e: e["experiment"])
 
 

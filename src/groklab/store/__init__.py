@@ -31,7 +31,7 @@ from groklab.store.provenance import (
     environment_versions,
     run_key,
 )
-from groklab.store.writer import chunk_tables, table_rows
+from groklab.store.writer import chunk_tables, table_rows, without_trials
 
 __all__ = ["Store", "component_versions", "current_run_key", "environment_versions", "run_key",
            "TRIALS_SUFFIX", "CURVES_SUFFIX"]
@@ -100,15 +100,21 @@ class Store:
             done.update(int(i) for i in table.column("trial_index").to_numpy()[mine])
         return done
 
-    def write_chunk(self, result: ChunkResult, experiment: str, experiment_version: str | None = None) -> Path:
+    def write_chunk(self, result: ChunkResult, experiment: str, experiment_version: str | None = None,
+                    skip: set[int] = frozenset()) -> Path | None:
         """Commit a finished chunk: curves, then trials (the commit marker). Callers hold `writing()`;
-        execute_plan's worker processes write under their parent's lock."""
+        execute_plan's worker processes write under their parent's lock. Trials in `skip` (committed
+        by another writer meanwhile) are left out; None when none is left."""
         config_hash = result.config.config_hash()
         folder = self.chunks_dir / config_hash
         folder.mkdir(parents=True, exist_ok=True)
         chunk_id = (f"seed{result.seed}-t{int(result.trial_indices.min()):07d}-{int(result.trial_indices.max()):07d}"
                     f"-{uuid.uuid4().hex[:8]}")
         trials, curves = chunk_tables(result, chunk_id, experiment, experiment_version)
+        if skip:
+            trials, curves = without_trials(trials, skip), without_trials(curves, skip)
+            if trials.num_rows == 0:
+                return None
         write_atomic(curves, folder / f"{chunk_id}{CURVES_SUFFIX}")
         path = folder / f"{chunk_id}{TRIALS_SUFFIX}"
         write_atomic(trials, path)

@@ -29,3 +29,24 @@ def planned(root: Path) -> list[dict]:
     """Every recorded plan of the store at `root`, oldest file name first."""
     folder = Path(root) / PLANS_DIR
     return [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))] if folder.exists() else []
+
+
+def plan_progress(root: Path, connection=None) -> list[dict]:
+    """Per recorded plan: experiment, seed, trials expected (configs x trials) and done (distinct
+    trials of its configs in the store, any run key). `connection`: the store's, if already open."""
+    from groklab.store import Store
+
+    plans = planned(root)
+    if plans and connection is None and Store(root).trial_files():
+        connection = Store(root).connect()
+    rows = []
+    for plan in plans:
+        done = 0
+        if connection is not None and plan["config_hashes"]:
+            marks = ", ".join("?" * len(plan["config_hashes"]))
+            done = connection.execute(f"SELECT count(DISTINCT (config_hash, trial_index)) FROM trials WHERE seed = ? "
+                                      f"AND trial_index < ? AND config_hash IN ({marks})",
+                                      [plan["seed"], plan["trials"], *plan["config_hashes"]]).fetchone()[0]
+        rows.append({"experiment": plan["experiment"], "seed": plan["seed"], "configs": len(plan["config_hashes"]),
+                     "expected": plan["trials"] * len(plan["config_hashes"]), "done": int(done)})
+    return rows

@@ -20,8 +20,8 @@ from importlib import metadata
 from pathlib import Path
 
 from groklab import registry
-from groklab.specs import probe_name
 from groklab._version import __version__
+from groklab.specs import probe_name
 
 DEFAULT_EXPERIMENT_VERSION = "1"
 

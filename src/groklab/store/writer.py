@@ -96,6 +96,18 @@ def chunk_tables(result: ChunkResult, chunk_id: str, experiment: str,
     return pa.table(columns), pa.table(curves)
 
 
+def without_trials(table: pa.Table, skip: set[int]) -> pa.Table:
+    """A chunk's trials or curves table without the rows of trials in `skip` (their chunk size
+    column, where present, counts the trials kept)."""
+    import pyarrow.compute as pc
+
+    kept = table.filter(pc.invert(pc.is_in(table.column("trial_index"), pa.array(sorted(skip), pa.int64()))))
+    if "chunk_trials" in kept.column_names:
+        count = pa.array(np.full(kept.num_rows, kept.num_rows, dtype=np.int64))
+        kept = kept.set_column(kept.column_names.index("chunk_trials"), "chunk_trials", count)
+    return kept
+
+
 def table_rows(rows: list[dict], experiment: str, probes=()) -> pa.Table:
     """A measurement table's rows with the provenance every result row carries."""
     provenance = {**environment_versions(), "experiment": experiment,

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from groklab.catalog import run_experiment
-from groklab.defaults import ENTK_PROBE_POINTS
 from groklab.checks.base import CheckResult, Scale, at_scale, budget, plural, register
+from groklab.defaults import ENTK_PROBE_POINTS
 from groklab.papers.why_grok.checks.claims_23_28 import SUITE
 from groklab.papers.why_grok.recipes.grokking import median_reached
 

@@ -1,9 +1,9 @@
-"""Executors run chunk jobs and commit each finished chunk to the store.
+"""The local executor (the default): worker processes on this machine.
 
-They write under the writer lock their caller holds (runner.execute_plan): worker processes do
+Workers write under the writer lock their caller holds (runner.execute_plan): worker processes do
 not lock the store themselves.
 
-`LocalExecutor` (the default) runs one single-threaded worker process per core, each pinned to its
+`LocalExecutor` runs one single-threaded worker process per core, each pinned to its
 own core (design.md's CPU rule); with workers=0 it runs in the calling process. A trial's result
 does not depend on which worker or chunk ran it (see engine.train).
 """
@@ -14,13 +14,10 @@ import os
 import queue
 import time
 from dataclasses import dataclass
-from typing import Callable
 
-from groklab.plan import ChunkJob
+from groklab.executors.base import Progress
+from groklab.plan import ChunkJob, Plan
 from groklab.store import Store
-
-# progress(trials_finished, trial_steps) is called as work happens, from the calling process.
-Progress = Callable[[int, int], None]
 
 
 def available_cores() -> list[int]:
@@ -81,18 +78,25 @@ def default_workers(cores: list[int]) -> int:
 
 
 class LocalExecutor:
+    """`workers` pinned processes on this machine (None: default_workers; 0: in the calling process)."""
+
+    name = "local"
+    holds_lock = True  # workers commit under the caller's lock and die with it (_die_with_parent)
+
     def __init__(self, workers: int | None = None):
         cores = available_cores()
         self.workers = default_workers(cores) if workers is None else workers
         self.cores = cores
 
-    def run(self, jobs: list[ChunkJob], store: Store, progress: Progress | None = None) -> None:
-        if not jobs:
-            return
+    def run_keys(self, plan: Plan) -> dict[str, str]:
+        return plan.run_keys()  # the workers share this process's machine, backend and versions
+
+    def run(self, jobs: list[ChunkJob], store: Store, progress: Progress | None = None) -> bool:
         if self.workers == 0:
             self._run_inline(jobs, store, progress)
-        else:
+        elif jobs:
             self._run_pool(jobs, store, progress)
+        return True
 
     def _run_inline(self, jobs, store, progress) -> None:
         from groklab.engine import train_chunk

@@ -1,0 +1,106 @@
+"""The SLURM executor: one job array per run, submitted through submitit.
+
+Each array task trains one chunk and commits it under the store's lock, which it takes for the
+commit alone (the submitting command may exit long before the array ends), dropping rows of
+trials another writer committed meanwhile (chunk_task): every trial lands exactly once. The store
+records each array it was given (STORE/slurm/arrays/<job id>.json) so that `groklab status --store`
+can report it later; submitit keeps the tasks' logs and pickles under STORE/slurm/<job id>/.
+
+A run is resumable like any other: running the same command again submits only chunks whose trials
+are not in the store. Run keys are the submitting machine's (its backend and device kind): submit
+from a machine of the same kind as the nodes, e.g. a CPU login node for CPU partitions.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from groklab.executors.base import ExecutorOptions, Progress, require_extra
+from groklab.executors.chunk_task import run_chunk_job
+from groklab.plan import ChunkJob, Plan
+
+ARRAYS_DIR = Path("slurm") / "arrays"
+POLL_SECONDS = 1.0  # how often a waiting submitter looks at its tasks (submitit rate-limits sacct itself)
+
+
+class SlurmExecutor:
+    name = "slurm"
+    holds_lock = False  # array tasks lock the store for their own commits
+
+    def __init__(self, options: ExecutorOptions):
+        require_extra("submitit", "slurm")  # fail before any work when the extra is missing
+        self.options = options
+
+    @property
+    def workers(self) -> int:
+        return self.options.slurm_parallelism
+
+    def run_keys(self, plan: Plan) -> dict[str, str]:
+        return plan.run_keys()
+
+    def _submitit_executor(self, store, experiment: str):
+        submitit = require_extra("submitit", "slurm")
+        o = self.options
+        executor = submitit.AutoExecutor(folder=Path(store.root) / "slurm" / "%j", cluster=o.slurm_cluster)
+        slurm = {"slurm_array_parallelism": o.slurm_parallelism}
+        if o.slurm_partition:
+            slurm["slurm_partition"] = o.slurm_partition
+        # One single-threaded JAX process per task (design.md's CPU rule).
+        executor.update_parameters(name=f"groklab-{experiment}", timeout_min=o.slurm_time_min, mem_gb=o.slurm_mem_gb,
+                                   cpus_per_task=1, tasks_per_node=1, nodes=1, **slurm)
+        return executor
+
+    def run(self, jobs: list[ChunkJob], store, progress: Progress | None = None) -> bool:
+        executor = self._submitit_executor(store, jobs[0].experiment)
+        root = str(store.root)
+        tasks = executor.map_array(run_chunk_job, [root] * len(jobs), jobs, [True] * len(jobs))
+        record_array(store.root, tasks, jobs, self.options.slurm_cluster)
+        if not self.options.wait:
+            print(f"submitted {len(jobs)} chunks ({sum(len(j.trial_indices) for j in jobs)} trials) as job array "
+                  f"{array_id(tasks)}; `groklab status --store {root}` shows progress", file=sys.stderr)
+            return False
+        waiting = list(zip(tasks, jobs))
+        while waiting:
+            still = []
+            for task, job in waiting:
+                if not task.done():
+                    still.append((task, job))
+                    continue
+                trials, trial_steps = task.result()  # raises when the task failed, with its log's error
+                if progress:
+                    progress(trials, trial_steps)
+            waiting = still
+            if waiting:
+                time.sleep(POLL_SECONDS)
+        return True
+
+
+def array_id(tasks) -> str:
+    """The array's job id (SLURM: '1234' of '1234_0'); submitit's local executor has one id per task."""
+    return str(tasks[0].job_id).split("_")[0]
+
+
+def record_array(root: Path, tasks, jobs: list[ChunkJob], cluster: str) -> Path:
+    folder = Path(root) / ARRAYS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"array": array_id(tasks), "cluster": cluster, "task_ids": [str(t.job_id) for t in tasks],
+              "experiment": jobs[0].experiment, "chunks": len(jobs),
+              "trials": sum(len(j.trial_indices) for j in jobs),
+              "submitted_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    path = folder / f"{record['array']}.json"
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(json.dumps(record, sort_keys=True))
+    os.replace(tmp, path)
+    return path
+
+
+def recorded_arrays(root: Path) -> list[dict]:
+    folder = Path(root) / ARRAYS_DIR
+    if not folder.exists():
+        return []
+    return sorted((json.loads(p.read_text()) for p in folder.glob("*.json")), key=lambda r: r["submitted_at"])
