@@ -162,7 +162,10 @@ def test_slurm_array_through_submitit_matches_local_and_resumes(sweep_file, loca
     done = status["plans"][0]["done"]
     assert 16 <= done < 64 and status["plans"][0]["expected"] == 64
     committed = {p: p.stat().st_mtime_ns for p in Store(store).trial_files()}
-    again = groklab("sweep", str(sweep_file), "--store", str(store), *slurm)
+    resumed = tmp_path / "from-file" / sweep_file.name  # same experiment name; executor from its [executor] table
+    resumed.parent.mkdir()
+    resumed.write_text(sweep_file.read_text() + "[executor]\nexecutor = 'slurm'\nslurm_cluster = 'local'\n")
+    again = groklab("sweep", str(resumed), "--store", str(store))
     assert f"ran {64 - done}, already done {done}" in " ".join(again.stdout.split())
     assert all(p.stat().st_mtime_ns == m for p, m in committed.items())  # finished chunks untouched
     keys = trial_keys(store)
@@ -204,11 +207,19 @@ def test_bad_executor_options_fail_in_one_line(fields, field):
     assert "\n" not in str(err.value)
 
 
-def test_a_bad_executor_option_stops_the_cli_before_any_work(sweep_file, tmp_path):
+@pytest.mark.parametrize("flags, table, message", [
+    (["--slurm-partition", "gpu"], "", "error: slurm_partition: only with executor 'slurm'"),
+    (["--no-wait"], "", "error: wait: only with executor 'slurm'"),
+    ([], "[executor]\nexecutor = 'dask'\n", "error: executor.executor: Input should be 'local', 'ray' or 'slurm'"),
+    ([], "[executor]\nexecutor = 'slurm'\nslurm_mem_gb = -1\n", "error: executor.slurm_mem_gb: "),
+])
+def test_a_bad_executor_option_stops_the_cli_before_any_work(flags, table, message, sweep_file, tmp_path, cli):
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(sweep_file.read_text() + table)
     store = tmp_path / "untouched"
-    result = groklab("sweep", str(sweep_file), "--store", str(store), "--slurm-partition", "gpu", check=False)
-    assert result.returncode == 2 and result.stderr.startswith("error: slurm_partition: only with executor 'slurm'")
-    assert len(result.stderr.strip().splitlines()) == 1 and not store.exists()
+    code, _, err = cli(["sweep", str(sweep), "--store", str(store), *flags])
+    assert code == 2 and err.startswith(message), err
+    assert len(err.strip().splitlines()) == 1 and not store.exists()
 
 
 def test_a_missing_extra_names_what_to_install():

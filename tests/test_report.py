@@ -17,8 +17,9 @@ def test_report_is_one_offline_page_with_verdicts_figures_and_versions(cli, tmp_
     images = re.findall(r'<img src="([^"]+)"', page)
     assert images and all(src.startswith("data:image/png;base64,") for src in images)  # inline, nothing to fetch
     assert not re.search(r'(src|href)="https?://', page) and "<script" not in page
-    assert page.count('<tr class="verdict">') == 2 and page.count('class="PASS"') == 2  # claim 23's two rows
+    assert page.count('<tr class="verdict">') == 2 and page.count('<td class="PASS"') == 2  # claim 23's two rows
     assert "&lt;= 1e-09" in page  # spec text is escaped, not markup
+    assert "Recipe summaries" in page and '<h3>construction <span class="PASS">PASS</span></h3>' in page
     code, _, err = cli(["report", "--store", str(tmp_path / "empty")])
     assert code == 2 and "store" in err
 
@@ -69,9 +70,10 @@ window.addEventListener('load', () => {
 </script>"""
 
 
-def test_report_renders_in_a_real_headless_chromium(cli, tmp_path):
-    """Debian's chromium (.ci/run installs it): every figure decodes, one table row per verdict, no
-    horizontal overflow at 1280 px; a screenshot is kept in the test's temp dir."""
+def open_in_chromium(report, tmp_path) -> dict:
+    """Load `report` in Debian's headless chromium (.ci/run installs it) at 1280 px: how many images
+    it has and how many failed to decode, its verdict rows and its horizontal overflow. Keeps a
+    screenshot, report.png, in `tmp_path`."""
     import json
     import shutil
     import subprocess
@@ -79,11 +81,6 @@ def test_report_renders_in_a_real_headless_chromium(cli, tmp_path):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         pytest.skip("no chromium on this machine (.ci/run installs Debian's package)")
-    store = tmp_path / "store"
-    assert cli(["run", "construction", "--p", "3", "--store", str(store)])[0] == 0
-    assert cli(["check", "why-grok", "--claim", "23", "--store", str(store)])[0] == 0
-    assert cli(["report", "--store", str(store)])[0] == 0
-    report = store / "report.html"
     probe = tmp_path / "probe.html"  # the report stays script-free; the check runs on a copy
     probe.write_text(report.read_text().replace("</body>", CHECK_SCRIPT + "</body>"))
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,900", "--hide-scrollbars"]
@@ -91,13 +88,43 @@ def test_report_renders_in_a_real_headless_chromium(cli, tmp_path):
                          capture_output=True, text=True, timeout=120).stdout
     found = re.search(r'<pre id="browser-check">(.*?)</pre>', dom)
     assert found, dom[-500:]
-    result = json.loads(found.group(1).replace("&quot;", '"'))
-    assert result["images"] >= 1 and result["broken"] == 0
-    assert result["verdict_rows"] == 2  # claim 23's two rows
-    assert result["overflow"] <= 0, result
     screenshot = tmp_path / "report.png"
     subprocess.run([browser, *flags, f"--screenshot={screenshot}", report.as_uri()], capture_output=True, timeout=120)
     assert screenshot.stat().st_size > 10_000
+    return json.loads(found.group(1).replace("&quot;", '"'))
+
+
+def test_report_renders_in_a_real_headless_chromium(cli, tmp_path):
+    """Every figure decodes, one table row per verdict, no horizontal overflow at 1280 px."""
+    store = tmp_path / "store"
+    assert cli(["run", "construction", "--p", "3", "--store", str(store)])[0] == 0
+    assert cli(["check", "why-grok", "--claim", "23", "--store", str(store)])[0] == 0
+    assert cli(["report", "--store", str(store)])[0] == 0
+    result = open_in_chromium(store / "report.html", tmp_path)
+    assert result["images"] >= 1 and result["broken"] == 0
+    assert result["verdict_rows"] == 2  # claim 23's two rows
+    assert result["overflow"] <= 0, result
+
+
+@pytest.mark.slow
+def test_reports_of_the_demo_and_of_every_claim_render_in_chromium(cli, tmp_path):
+    """The two stores the README points at: `make demo`'s, and one holding a quick `check all`
+    (about 20 minutes on 2 cores)."""
+    demo = tmp_path / "demo"
+    assert cli(["run", "parity-scaling", "--store", str(demo)])[0] in (0, 1)
+    assert cli(["report", "--store", str(demo)])[0] == 0
+    result = open_in_chromium(demo / "report.html", tmp_path / "demo")
+    assert result["images"] >= 1 and result["broken"] == 0 and result["overflow"] <= 0, result
+    checks = tmp_path / "checks"
+    assert cli(["check", "all", "--store", str(checks)])[0] in (0, 1)  # 1: some claims FAIL (honestly)
+    assert cli(["report", "--store", str(checks)])[0] == 0
+    (tmp_path / "all").mkdir()
+    result = open_in_chromium(checks / "report.html", tmp_path / "all")
+    from groklab.store import Store
+
+    rows = Store(checks).query("SELECT count(*) FROM claim_verdicts").fetchall()[0][0]
+    assert result["verdict_rows"] == rows and rows >= 36
+    assert result["images"] >= 10 and result["broken"] == 0 and result["overflow"] <= 0, result
 
 
 def test_report_shows_planned_trials_that_are_missing(cli, tmp_path):

@@ -57,4 +57,7 @@ def run_experiment(name: str, store: Store | Path | str, workers: int | None = N
     summary.setdefault("experiment_version", entry.version)
     summary.setdefault("options", options.model_dump(mode="json"))
     summary.setdefault("store", str(store.root))
+    from groklab.store.summaries import record_summary
+
+    record_summary(store.root, name, summary)  # for `groklab report`
     return summary

@@ -20,7 +20,7 @@ from groklab.specs import MAX_SEED, TrialConfig
 
 SECTIONS = ("task", "model", "loss", "optimizer", "train", "probes")
 MAX_TRIALS = 2**31 - 1  # trial indices are folded into PRNG keys as uint32
-TOP_LEVEL = {"name", "version", "seed", "trials", "chunk_size", *SECTIONS}
+TOP_LEVEL = {"name", "version", "seed", "trials", "chunk_size", "executor", *SECTIONS}
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def load_sweep(path: str | Path) -> tuple[Plan, int | None]:
     unknown = sorted(set(raw) - TOP_LEVEL)
     if unknown:
         raise GroklabInputError(f"sweep file: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(TOP_LEVEL))})")
-    for section in SECTIONS:
+    for section in (*SECTIONS, "executor"):
         if section in raw and not isinstance(raw[section], dict):
             raise GroklabInputError(f"{section}: must be a table ([{section}])")
     if "task" not in raw or "model" not in raw:
@@ -116,3 +116,9 @@ def load_sweep(path: str | Path) -> tuple[Plan, int | None]:
         raise GroklabInputError(f"version: must be a non-empty string or an integer (got {version!r})")
     return Plan(experiment=str(name), configs=configs, seed=seed, trials=trials,
                 version=None if version is None else str(version)), chunk_size
+
+
+def sweep_executor(path: str | Path) -> dict | None:
+    """The sweep file's [executor] table (fields of executors.ExecutorOptions), if it has one; the
+    caller validates it (load_sweep has checked that the file parses and the table is a table)."""
+    return tomllib.loads(Path(path).read_text()).get("executor")

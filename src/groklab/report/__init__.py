@@ -1,7 +1,9 @@
 """`groklab report`: one self-contained static HTML page for a store — the claim verdicts, then per
 experiment its figures (inlined as PNG data URIs), trial counts and outcomes, configs, seeds and the
 versions that produced them. No network and no JavaScript: the file can be mailed as it is. The
-page is a Jinja2 template (`templates/report.html.j2`); this module only gathers what it shows."""
+page is a Jinja2 template (`templates/report.html.j2`); this module only gathers what it shows.
+Each recipe run leaves its summary in the store (store/summaries.py): the page shows its numbers
+and verdict beside the experiments."""
 from __future__ import annotations
 
 import base64
@@ -12,6 +14,9 @@ from pathlib import Path
 from groklab.errors import GroklabInputError
 
 MAX_CONFIGS_SHOWN = 12  # per experiment; the rest are counted
+MAX_LIST_SHOWN = 12  # a summary's list value longer than this is shown by its length and first items
+# Summary keys the recipe section shows elsewhere or that say nothing about the result.
+SUMMARY_CONTEXT = {"recipe", "experiment", "experiment_version", "options", "store", "claim", "verdict", "figures"}
 
 EXPERIMENTS_SQL = """
 SELECT experiment, string_agg(DISTINCT experiment_version, ', ') AS experiment_version, count(*) AS trials, count(DISTINCT config_hash) AS configs,
@@ -28,6 +33,23 @@ FROM trials GROUP BY experiment ORDER BY experiment"""
 def _figure(path: Path) -> dict:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return {"name": path.name, "src": f"data:image/png;base64,{data}"}
+
+
+def _summary(summary: dict) -> dict:
+    """A recipe's recorded summary as the page shows it: claim, verdict, options, and one row per
+    number (long lists shortened)."""
+    rows = []
+    for key, value in sorted(summary.items()):
+        if key in SUMMARY_CONTEXT:
+            continue
+        if isinstance(value, list) and len(value) > MAX_LIST_SHOWN:
+            value = f"{len(value)} values: {json.dumps(value[:MAX_LIST_SHOWN])[:-1]}, ...]"
+        elif not isinstance(value, str):
+            value = json.dumps(value, sort_keys=True)
+        rows.append({"key": key, "value": value})
+    return {"recipe": summary.get("recipe", "?"), "claim": summary.get("claim", ""),
+            "verdict": summary.get("verdict", "INFO"), "rows": rows,
+            "options": json.dumps(summary.get("options", {}), sort_keys=True)}
 
 
 def _owner(figure: Path, experiments: list[str]) -> str | None:
@@ -66,10 +88,13 @@ def gather(root: Path) -> dict:
     from groklab.store import Store
 
     store = Store(root)
+    from groklab.store.summaries import recorded_summaries
+
     figures = sorted((root / "figures").glob("*.png")) if (root / "figures").exists() else []
+    summaries = [_summary(s) for s in recorded_summaries(root)]
     has_trials = bool(store.trial_files(None))
     tables = sorted(p.stem for p in store.tables_dir.glob("*.parquet")) if store.tables_dir.exists() else []
-    if not has_trials and not tables and not figures:
+    if not has_trials and not tables and not figures and not summaries:
         raise GroklabInputError(f"store: no results in {root}")
     experiments, verdicts = [], []
     if has_trials or tables:
@@ -94,7 +119,7 @@ def gather(root: Path) -> dict:
     other = [_figure(f) for f in figures if owner[f] is None]
     counts = {v: sum(row["verdict"] == v for row in verdicts) for v in ("PASS", "FAIL", "INFO")}
     return {"store": str(root), "experiments": experiments, "verdicts": verdicts, "verdict_counts": counts,
-            "other_figures": other, "tables": tables,
+            "other_figures": other, "tables": tables, "summaries": summaries,
             "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
