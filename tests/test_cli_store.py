@@ -145,8 +145,8 @@ def _group_alive(pgid: int) -> bool:
 
 def test_killed_sweep_resumes_without_recomputing_or_losing_trials(tmp_path):
     sweep = tmp_path / "sweep.toml"
-    # 6 chunks of a few tenths of a second each: the poll below kills within a few ms of the second
-    sweep.write_text("trials = 48\nchunk_size = 16\n[task]\nname = 'parity'\nn = [20, 24]\nk = 3\n"
+    # 4 chunks of a few tenths of a second each: the poll below kills within a few ms of the second
+    sweep.write_text("trials = 32\nchunk_size = 16\n[task]\nname = 'parity'\nn = [20, 24]\nk = 3\n"
                      "[model]\nname = 'mlp'\n[train]\nmax_steps = 20000\n")
     store = tmp_path / "store"
     command = [sys.executable, "-m", "groklab.cli", "sweep", str(sweep), "--store", str(store), "--workers", "1"]
@@ -163,13 +163,13 @@ def test_killed_sweep_resumes_without_recomputing_or_losing_trials(tmp_path):
     time.sleep(1.5)  # several chunk times: a surviving worker would have committed again
     assert {p: p.stat().st_mtime_ns for p in Store(store).trial_files()} == committed, "a worker outlived its parent"
     os.killpg(proc.pid, signal.SIGKILL) if _group_alive(proc.pid) else None
-    assert 2 <= len(committed) < 6, "the kill should land mid-sweep"
+    assert 2 <= len(committed) < 4, "the kill should land mid-sweep"
     subprocess.run(command, check=True, capture_output=True)
     for path, mtime in committed.items():
         assert path.stat().st_mtime_ns == mtime  # finished chunks were not recomputed
     rows = _trial_rows(store)
     keys = [(h, s, i) for h, s, i, _ in rows]
-    assert len(keys) == len(set(keys)) == 2 * 48  # every trial exactly once
+    assert len(keys) == len(set(keys)) == 2 * 32  # every trial exactly once
     # ... and the same outcome as an uninterrupted run
     fresh = tmp_path / "fresh"
     subprocess.run([*command[:-4], "--store", str(fresh), "--workers", "0"], check=True, capture_output=True)

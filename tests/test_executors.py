@@ -20,9 +20,10 @@ from groklab.plan import ChunkJob, load_sweep
 from groklab.store import Store
 from groklab.store.verify import verify_store
 
-# 2 configs x 32 trials in chunks of 16: one config's trials stop at convergence (~100 steps), the
-# other's train all 6,000 steps (about a second per chunk), so chunks finish at different times.
-SWEEP = ("trials = 32\nchunk_size = 16\n[task]\nname = 'parity'\nn = 12\nk = 2\n[model]\nname = 'mlp'\n"
+# 2 configs x 16 trials in chunks of 8: one config's trials stop at convergence (~100 steps), the
+# other's train all 6,000 steps (most of a second per chunk), so chunks finish at different times.
+TRIALS = 2 * 16
+SWEEP = ("trials = 16\nchunk_size = 8\n[task]\nname = 'parity'\nn = 12\nk = 2\n[model]\nname = 'mlp'\n"
          "[train]\nmax_steps = 6000\nstop_on_convergence = [true, false]\n")
 # Columns that say when and where a chunk ran, not what its trials computed.
 RUN_COLUMNS = {"chunk_id", "chunk_trials", "chunk_wall_seconds", "created_at"}
@@ -116,7 +117,7 @@ def test_ray_with_a_killed_worker_gives_the_local_executors_trials_once(ray_clus
     the task and the sweep still ends with every trial exactly once, bit-identical to local."""
     store = tmp_path / "ray-killed"
     command = [sys.executable, "-m", "groklab.cli", "sweep", str(sweep_file), "--store", str(store),
-               "--executor", "ray", "--ray-address", ray_cluster, "--chunk-size", "8"]
+               "--executor", "ray", "--ray-address", ray_cluster]
     sweep = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env={**os.environ, **RAY_ENV})
     killed = None
@@ -131,23 +132,23 @@ def test_ray_with_a_killed_worker_gives_the_local_executors_trials_once(ray_clus
     assert killed is not None, "no Ray worker was caught training"
     assert sweep.returncode == 0, err
     keys = trial_keys(store)
-    assert len(keys) == len(set(keys)) == 64  # every trial exactly once, after Ray re-ran the lost task
+    assert len(keys) == len(set(keys)) == TRIALS  # every trial exactly once, after Ray re-ran the lost task
     assert verify_store(store).ok
     assert trial_rows(store) == trial_rows(local_store)
     assert curve_rows(store) == curve_rows(local_store)
-    assert "ran 64" in " ".join(out.split()) and "executor ray" in " ".join(out.split())
+    assert f"ran {TRIALS}" in " ".join(out.split()) and "executor ray" in " ".join(out.split())
 
 
 def test_slurm_array_through_submitit_matches_local_and_resumes(sweep_file, local_store, tmp_path):
     pytest.importorskip("submitit")
     store = tmp_path / "slurm"
-    slurm = ["--executor", "slurm", "--slurm-cluster", "local"]
     # Output to a file, not a pipe: submitit's local tasks inherit it and would hold a pipe open.
     with open(tmp_path / "submit.log", "w+") as log:
-        subprocess.run([sys.executable, "-m", "groklab.cli", "sweep", str(sweep_file), "--store", str(store), *slurm,
-                        "--no-wait", "--chunk-size", "16"], stdout=log, stderr=subprocess.STDOUT, check=True)
+        subprocess.run([sys.executable, "-m", "groklab.cli", "sweep", str(sweep_file), "--store", str(store),
+                        "--executor", "slurm", "--slurm-cluster", "local", "--no-wait"],
+                       stdout=log, stderr=subprocess.STDOUT, check=True)
         log.seek(0)
-        assert "submitted 64" in " ".join(log.read().split())
+        assert f"submitted {TRIALS}" in " ".join(log.read().split())
     # The submitting command has exited; the array's tasks commit on their own. Kill every task
     # once the first chunk is in, as a cluster might (pre-emption, a dead node).
     deadline = time.time() + 120
@@ -160,16 +161,16 @@ def test_slurm_array_through_submitit_matches_local_and_resumes(sweep_file, loca
     status = json.loads(groklab("status", "--store", str(store), "--json").stdout)
     assert status["slurm_arrays"][0]["chunks"] == 4 and status["slurm_arrays"][0]["cluster"] == "local"
     done = status["plans"][0]["done"]
-    assert 16 <= done < 64 and status["plans"][0]["expected"] == 64
+    assert 8 <= done < TRIALS and status["plans"][0]["expected"] == TRIALS
     committed = {p: p.stat().st_mtime_ns for p in Store(store).trial_files()}
     resumed = tmp_path / "from-file" / sweep_file.name  # same experiment name; executor from its [executor] table
     resumed.parent.mkdir()
     resumed.write_text(sweep_file.read_text() + "[executor]\nexecutor = 'slurm'\nslurm_cluster = 'local'\n")
     again = groklab("sweep", str(resumed), "--store", str(store))
-    assert f"ran {64 - done}, already done {done}" in " ".join(again.stdout.split())
+    assert f"ran {TRIALS - done}, already done {done}" in " ".join(again.stdout.split())
     assert all(p.stat().st_mtime_ns == m for p, m in committed.items())  # finished chunks untouched
     keys = trial_keys(store)
-    assert len(keys) == len(set(keys)) == 64
+    assert len(keys) == len(set(keys)) == TRIALS
     assert verify_store(store).ok
     assert trial_rows(store) == trial_rows(local_store)
 
