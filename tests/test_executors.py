@@ -145,7 +145,7 @@ def test_slurm_array_through_submitit_matches_local_and_resumes(sweep_file, loca
     # Output to a file, not a pipe: submitit's local tasks inherit it and would hold a pipe open.
     with open(tmp_path / "submit.log", "w+") as log:
         subprocess.run([sys.executable, "-m", "groklab.cli", "sweep", str(sweep_file), "--store", str(store),
-                        "--executor", "slurm", "--slurm-cluster", "local", "--no-wait"],
+                        "--executor", "slurm", "--slurm-cluster", "local", "--no-wait", "--chunk-size", "16"],
                        stdout=log, stderr=subprocess.STDOUT, check=True)
         log.seek(0)
         assert f"submitted {TRIALS}" in " ".join(log.read().split())
@@ -159,14 +159,15 @@ def test_slurm_array_through_submitit_matches_local_and_resumes(sweep_file, loca
             os.kill(pid, signal.SIGKILL)
     time.sleep(0.5)
     status = json.loads(groklab("status", "--store", str(store), "--json").stdout)
-    assert status["slurm_arrays"][0]["chunks"] == 4 and status["slurm_arrays"][0]["cluster"] == "local"
+    # two array tasks: one chunk whose trials stop early, and one that trains 6,000 steps
+    assert status["slurm_arrays"][0]["chunks"] == 2 and status["slurm_arrays"][0]["cluster"] == "local"
     done = status["plans"][0]["done"]
     assert 8 <= done < TRIALS and status["plans"][0]["expected"] == TRIALS
     committed = {p: p.stat().st_mtime_ns for p in Store(store).trial_files()}
     resumed = tmp_path / "from-file" / sweep_file.name  # same experiment name; executor from its [executor] table
     resumed.parent.mkdir()
     resumed.write_text(sweep_file.read_text() + "[executor]\nexecutor = 'slurm'\nslurm_cluster = 'local'\n")
-    again = groklab("sweep", str(resumed), "--store", str(store))
+    again = groklab("sweep", str(resumed), "--store", str(store), "--chunk-size", "16")
     assert f"ran {TRIALS - done}, already done {done}" in " ".join(again.stdout.split())
     assert all(p.stat().st_mtime_ns == m for p, m in committed.items())  # finished chunks untouched
     keys = trial_keys(store)
