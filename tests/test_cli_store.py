@@ -115,6 +115,7 @@ def test_run_json_query_and_plot(small_store, tmp_path, cli):
         assert code == 0 and png.stat().st_size > 5000
 
 
+@pytest.mark.slow  # the default suite covers it: workers 1 vs 0 (killed sweep), 2 Ray workers vs 0 (test_executors)
 def test_one_and_two_workers_give_identical_trials(tmp_path):
     steps = {}
     for workers in (1, 2):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -200,6 +201,7 @@ def test_an_array_task_drops_trials_another_writer_committed(sweep_file, tmp_pat
     ({"executor": "slurm", "slurm_time_min": 0}, "slurm_time_min"),
     ({"wait": False}, "wait"),
     ({"workers": -1}, "workers"),
+    ({"executor": "ray", "ray_address": "auto", "workers": 2}, "workers"),
 ])
 def test_bad_executor_options_fail_in_one_line(fields, field):
     from groklab.executors import executor_options
@@ -214,6 +216,9 @@ def test_bad_executor_options_fail_in_one_line(fields, field):
     (["--no-wait"], "", "error: wait: only with executor 'slurm'"),
     ([], "[executor]\nexecutor = 'dask'\n", "error: executor.executor: Input should be 'local', 'ray' or 'slurm'"),
     ([], "[executor]\nexecutor = 'slurm'\nslurm_mem_gb = -1\n", "error: executor.slurm_mem_gb: "),
+    # a flag overrides the file: --executor local wins over the table's slurm, so its partition is refused
+    (["--executor", "local"], "[executor]\nexecutor = 'slurm'\nslurm_partition = 'cpu'\n",
+     "error: executor.slurm_partition: only with executor 'slurm' (executor is 'local')"),
 ])
 def test_a_bad_executor_option_stops_the_cli_before_any_work(flags, table, message, sweep_file, tmp_path, cli):
     sweep = tmp_path / "sweep.toml"
@@ -222,6 +227,15 @@ def test_a_bad_executor_option_stops_the_cli_before_any_work(flags, table, messa
     code, _, err = cli(["sweep", str(sweep), "--store", str(store), *flags])
     assert code == 2 and err.startswith(message), err
     assert len(err.strip().splitlines()) == 1 and not store.exists()
+
+
+def test_slurm_without_sbatch_says_so_before_any_work():
+    from groklab.executors import executor_options, make_executor
+
+    if shutil.which("sbatch"):
+        pytest.skip("this machine has SLURM")
+    with pytest.raises(GroklabInputError, match=r"^executor: 'slurm' needs SLURM's sbatch"):
+        make_executor(executor_options(executor="slurm"))
 
 
 def test_a_missing_extra_names_what_to_install():

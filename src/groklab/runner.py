@@ -43,10 +43,10 @@ def execute_plan(plan: Plan, store: Store, workers: int | None = None, chunk_siz
         jobs, stats = _plan_locked(plan, store, executor, chunk_size)
         if executor.holds_lock:
             _run(plan, store, executor, jobs, stats, quiet)
-    if not executor.holds_lock:
+            if jobs:
+                store.recover()  # leftovers of a worker killed mid-commit (a task Ray re-ran)
+    if not executor.holds_lock:  # array tasks lock their own commits; the next run's planning recovers
         _run(plan, store, executor, jobs, stats, quiet)
-    if jobs:
-        store.recover()  # leftovers of a worker killed mid-commit (a retried Ray task, a dead array task)
     return stats
 
 

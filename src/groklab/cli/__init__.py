@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from groklab.errors import GroklabInputError
+from groklab.errors import GroklabInputError, GroklabRunError
 
 
 def main() -> None:
@@ -32,6 +32,9 @@ def main() -> None:
         code = app(standalone_mode=False)
     except GroklabInputError as err:
         _fail(str(err))
+    except GroklabRunError as err:  # work started and could not finish: one line, exit 1
+        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
+        raise SystemExit(1) from None
     except NoArgsIsHelpError as err:  # `groklab` or `groklab run` alone: the help text
         print(err.format_message(), file=sys.stderr)
         raise SystemExit(err.exit_code) from None

@@ -26,11 +26,12 @@ def sweep_cmd(
     store: Path = typer.Option(DEFAULT_STORE, "--store"),
     workers: Optional[int] = typer.Option(None, "--workers", help=WORKERS_HELP),
     chunk_size: Optional[int] = typer.Option(None, "--chunk-size"),
+    executor_file_fields: Optional[dict] = None,
 ) -> None:
     """Run every grid point x trial of a sweep file; finished trials are never recomputed. The
-    file's [executor] table (e.g. executor = "slurm", slurm_partition = "cpu") chooses how, unless
-    the command line names an executor."""
-    from groklab.executors import current, executor_options, make_executor, using
+    file's [executor] table (e.g. executor = "slurm", slurm_partition = "cpu") chooses how; the
+    executor flags given on the command line override its fields."""
+    from groklab.executors import executor_options, make_executor, using
     from groklab.plan import load_sweep, sweep_executor
     from groklab.runner import execute_plan
     from groklab.store import Store
@@ -40,23 +41,25 @@ def sweep_cmd(
         raise GroklabInputError(f"workers: must be >= 0 (got {workers})")
     if chunk_size is not None and chunk_size <= 0:
         raise GroklabInputError(f"chunk_size: must be a positive integer (got {chunk_size})")
-    table = sweep_executor(file)
-    if current() is None and table:  # the command line chose nothing beyond the local default
-        try:
-            options = executor_options(**{"workers": workers, **table})
-        except GroklabInputError as err:
-            raise GroklabInputError(f"executor.{err}") from None
+    table = sweep_executor(file) or {}
+    flags = executor_file_fields or {}
+    try:
+        options = executor_options(**{**table, "workers": workers, **flags})
+    except GroklabInputError as err:
+        field = str(err).split(":", 1)[0]
+        raise GroklabInputError(f"executor.{err}" if field in table and field not in flags else str(err)) from None
+    if options.executor == "local":
+        stats = execute_plan(plan, Store(store), workers, chunk_size or file_chunk_size)
+    else:
         with using(make_executor(options)):
             stats = execute_plan(plan, Store(store), workers, chunk_size or file_chunk_size)
-    else:
-        stats = execute_plan(plan, Store(store), workers, chunk_size or file_chunk_size)
     ran = "ran" if stats["finished"] else "submitted"
     out.print(f"{plan.experiment}: {len(plan.configs)} configs x {plan.trials} trials; {ran} {stats['trials_run']}, "
               f"already done {stats['trials_skipped']}; {stats['wall_seconds']:.1f} s; executor {stats['executor']}; "
               f"store {store}")
 
 
-app.command("sweep")(with_executor_options(sweep_cmd, wait_option=True))
+app.command("sweep")(with_executor_options(sweep_cmd, from_file=True))
 
 
 @app.command("query")

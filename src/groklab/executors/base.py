@@ -2,7 +2,7 @@
 import of an optional extra."""
 from __future__ import annotations
 
-from typing import Callable, Literal, Optional, Protocol, runtime_checkable
+from typing import Callable, Literal, Optional, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -18,7 +18,6 @@ SLURM_MEM_GB = 4.0  # memory of one array task, GB (one single-threaded JAX proc
 SLURM_PARALLELISM = 64  # array tasks running at once (SLURM's %N throttle); also sizes chunks
 
 
-@runtime_checkable
 class Executor(Protocol):
     name: str
     # True: run() returns once every chunk is committed, and its workers commit under the writer lock
@@ -36,6 +35,9 @@ class Executor(Protocol):
     def run(self, jobs: list[ChunkJob], store, progress: Progress | None = None) -> bool:
         """Run `jobs`; each finished chunk is committed to `store` by the process that trained it.
         True when every chunk is committed on return; False when they were submitted to run later."""
+
+
+SLURM_ONLY = ("slurm_partition", "slurm_time_min", "slurm_mem_gb", "slurm_parallelism", "slurm_cluster", "wait")
 
 
 class ExecutorOptions(BaseModel):
@@ -60,12 +62,12 @@ class ExecutorOptions(BaseModel):
     def _options_match_the_executor(self) -> "ExecutorOptions":
         if self.ray_address is not None and self.executor != "ray":
             raise ValueError(f"ray_address: only with executor 'ray' (executor is {self.executor!r})")
-        slurm_only = {"slurm_partition": None, "slurm_time_min": SLURM_TIME_MIN, "slurm_mem_gb": SLURM_MEM_GB,
-                      "slurm_parallelism": SLURM_PARALLELISM, "slurm_cluster": "slurm", "wait": True}
         if self.executor != "slurm":
-            for name, default in slurm_only.items():
-                if getattr(self, name) != default:
+            for name in SLURM_ONLY:
+                if getattr(self, name) != type(self).model_fields[name].default:
                     raise ValueError(f"{name}: only with executor 'slurm' (executor is {self.executor!r})")
+        if self.ray_address is not None and self.workers is not None:
+            raise ValueError("workers: not with ray_address (the cluster's CPUs are its workers)")
         if self.executor == "slurm" and self.workers is not None:
             raise ValueError("workers: not with executor 'slurm' (use slurm_parallelism)")
         return self

@@ -6,11 +6,13 @@ and commits it to the store directory itself (on a cluster that directory must b
 system, and groklab must be installed on every node); the driver holds the store's writer lock,
 waits on the tasks and advances the progress bar. A task whose worker process or node dies is
 re-run by Ray (RAY_TASK_RETRIES); a re-run finds a chunk that committed before the death and writes
-nothing (chunk_task). When the driver dies, Ray ends its job's tasks (a local instance shares its
-driver's fate), so no task commits once the lock is gone.
+nothing (chunk_task). When a chunk fails for good or the run is interrupted, the driver cancels the
+tasks still pending before it lets the lock go; when the driver dies, Ray ends its job's tasks (a
+local instance shares its driver's fate; on an existing cluster after Ray's driver-death timeout).
 """
 from __future__ import annotations
 
+from groklab.errors import GroklabInputError, GroklabRunError, one_line
 from groklab.executors.base import Progress, require_extra
 from groklab.executors.chunk_task import run_chunk_job, run_keys_here
 from groklab.executors.local import available_cores
@@ -25,10 +27,10 @@ class RayExecutor:
     holds_lock = True  # tasks commit under the driver's lock, which it holds until every task ended
 
     def __init__(self, address: str | None = None, cpus: int | None = None):
-        require_extra("ray", "ray")  # fail before any work when the extra is missing
         self.address = address
         self.cpus = cpus
         self._ray = None
+        self._connect()  # before any work: a missing extra or an unreachable cluster fails in one line
 
     def _connect(self):
         """Ray, initialised once per process (an initialised Ray is reused as it is)."""
@@ -43,7 +45,12 @@ class RayExecutor:
                 with warnings.catch_warnings():
                     # Ray starts its processes with fork+exec, which JAX warns about; exec follows at once.
                     warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
-                    ray.init(**where, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+                    try:
+                        ray.init(**where, include_dashboard=False, log_to_driver=False,
+                                 logging_level=logging.WARNING)
+                    except (ConnectionError, RuntimeError, ValueError) as err:
+                        raise GroklabInputError(f"ray_address: cannot start or reach Ray at "
+                                                f"{self.address or 'a local instance'} ({one_line(err)})") from None
             self._ray = ray
         return self._ray
 
@@ -65,10 +72,18 @@ class RayExecutor:
         ray = self._connect()
         task = self._remote(run_chunk_job)
         pending = [task.remote(str(store.root), job, False) for job in jobs]
-        while pending:
-            finished, pending = ray.wait(pending, num_returns=len(pending), timeout=POLL_SECONDS)
-            for ref in finished:
-                trials, trial_steps = ray.get(ref)  # re-raises a task's error
-                if progress:
-                    progress(trials, trial_steps)
+        try:
+            while pending:
+                finished, pending = ray.wait(pending, num_returns=len(pending), timeout=POLL_SECONDS)
+                for ref in finished:
+                    try:
+                        trials, trial_steps = ray.get(ref)
+                    except ray.exceptions.RayError as err:
+                        raise GroklabRunError(f"ray: a chunk failed ({one_line(err)})") from None
+                    if progress:
+                        progress(trials, trial_steps)
+        finally:
+            # A failure or an interrupt ends the run: no task may commit once the driver's lock is gone.
+            for ref in pending:
+                ray.cancel(ref, force=True)
         return True

@@ -8,18 +8,22 @@ can report it later; submitit keeps the tasks' logs and pickles under STORE/slur
 
 A run is resumable like any other: running the same command again submits only chunks whose trials
 are not in the store. Run keys are the submitting machine's (its backend and device kind): submit
-from a machine of the same kind as the nodes, e.g. a CPU login node for CPU partitions.
+from a machine of the same kind as the nodes, e.g. a CPU login node for CPU partitions; a task whose
+node would give another key fails in one line instead of writing rows no plan counts as done.
+Failures (a refused submission, a failed task) end the run with one line naming the task's log.
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+from groklab.errors import GroklabInputError, GroklabRunError, one_line
 from groklab.executors.base import ExecutorOptions, Progress, require_extra
 from groklab.executors.chunk_task import run_chunk_job
 from groklab.plan import ChunkJob, Plan
@@ -34,6 +38,9 @@ class SlurmExecutor:
 
     def __init__(self, options: ExecutorOptions):
         require_extra("submitit", "slurm")  # fail before any work when the extra is missing
+        if options.slurm_cluster == "slurm" and shutil.which("sbatch") is None:
+            raise GroklabInputError("executor: 'slurm' needs SLURM's sbatch on this machine (run on a login node), "
+                                    "or slurm_cluster 'local' to run the job array on this machine")
         self.options = options
 
     @property
@@ -41,7 +48,7 @@ class SlurmExecutor:
         return self.options.slurm_parallelism
 
     def run_keys(self, plan: Plan) -> dict[str, str]:
-        return plan.run_keys()
+        return plan.run_keys()  # each array task checks that its node gives the same key (chunk_task)
 
     def _submitit_executor(self, store, experiment: str):
         submitit = require_extra("submitit", "slurm")
@@ -56,9 +63,15 @@ class SlurmExecutor:
         return executor
 
     def run(self, jobs: list[ChunkJob], store, progress: Progress | None = None) -> bool:
+        from groklab.store import current_run_key
+
         executor = self._submitit_executor(store, jobs[0].experiment)
         root = str(store.root)
-        tasks = executor.map_array(run_chunk_job, [root] * len(jobs), jobs, [True] * len(jobs))
+        keys = [current_run_key(job.config) for job in jobs]  # this machine's, as the plan's
+        try:
+            tasks = executor.map_array(run_chunk_job, [root] * len(jobs), jobs, [True] * len(jobs), keys)
+        except Exception as err:  # sbatch refused the array (partition, limits): say why in one line
+            raise GroklabRunError(f"slurm: submitting the job array failed ({one_line(err)})") from None
         record_array(store.root, tasks, jobs, self.options.slurm_cluster)
         if not self.options.wait:
             print(f"submitted {len(jobs)} chunks ({sum(len(j.trial_indices) for j in jobs)} trials) as job array "
@@ -71,7 +84,11 @@ class SlurmExecutor:
                 if not task.done():
                     still.append((task, job))
                     continue
-                trials, trial_steps = task.result()  # raises when the task failed, with its log's error
+                try:
+                    trials, trial_steps = task.result()
+                except Exception as err:  # submitit's error carries the task's whole log
+                    raise GroklabRunError(f"slurm: array task {task.job_id} failed ({one_line(err)}); "
+                                          f"log: {task.paths.stderr}") from None
                 if progress:
                     progress(trials, trial_steps)
             waiting = still
