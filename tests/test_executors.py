@@ -164,6 +164,11 @@ def test_slurm_array_through_submitit_matches_local_and_resumes(sweep_file, loca
     assert status["slurm_arrays"][0]["chunks"] == 2 and status["slurm_arrays"][0]["cluster"] == "local"
     done = status["plans"][0]["done"]
     assert 8 <= done < TRIALS and status["plans"][0]["expected"] == TRIALS
+    from groklab.report import build_report
+
+    page = build_report(store).read_text()  # the report names the array the missing trials were submitted in
+    assert f"{TRIALS - done} of {TRIALS} planned trials missing" in page
+    assert f"SLURM job array {status['slurm_arrays'][0]['array']} was submitted" in page
     committed = {p: p.stat().st_mtime_ns for p in Store(store).trial_files()}
     resumed = tmp_path / "from-file" / sweep_file.name  # same experiment name; executor from its [executor] table
     resumed.parent.mkdir()

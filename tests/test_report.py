@@ -139,6 +139,13 @@ def test_report_shows_planned_trials_that_are_missing(cli, tmp_path):
     assert plan["trials"] == 2 and plan["experiment"] == "parity"
     (config_hash,) = {row[0] for row in Store(store).query("SELECT config_hash FROM trials").fetchall()}
     assert plan["config_hashes"] == [config_hash]
+    assert set(plan["run_keys"]) == {config_hash}  # the keys its trials were trained under
+    from groklab.store.plans import plan_progress
+
+    assert [p["done"] for p in plan_progress(store)] == [2]
+    record_plan(store, "parity", plan["seed"], 2, [config_hash], {config_hash: "a-newer-run-key"})
+    assert [p["done"] for p in plan_progress(store)] == [0]  # rows of another run key are not this run's
+    record_plan(store, "parity", plan["seed"], 2, [config_hash], plan["run_keys"])
     record_plan(store, "parity", plan["seed"], 5, [config_hash])  # as if a larger sweep had been killed
     assert cli(["report", "--store", str(store)])[0] == 0
     page = (store / "report.html").read_text()

@@ -52,8 +52,9 @@ def execute_plan(plan: Plan, store: Store, workers: int | None = None, chunk_siz
 
 def _plan_locked(plan: Plan, store: Store, executor: Executor, chunk_size: int | None) -> tuple[list, dict]:
     store.recover()
-    record_plan(store.root, plan.experiment, plan.seed, plan.trials, [c.config_hash() for c in plan.configs])
     run_keys = executor.run_keys(plan)
+    record_plan(store.root, plan.experiment, plan.seed, plan.trials, [c.config_hash() for c in plan.configs],
+                run_keys)
     store.run_keys.update(run_keys)  # the store's readers now report this run's trials
     if chunk_size is None:
         missing = sum(len(job.trial_indices) for job in plan.jobs(store, MAX_CHUNK_SIZE, run_keys))

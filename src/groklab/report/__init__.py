@@ -68,18 +68,24 @@ def _rows(connection, sql: str, params=None) -> list[dict]:
 
 def _add_progress(root: Path, experiments: list[dict], connection) -> None:
     """Per experiment, the trials its recorded plans asked for that the store does not hold: still
-    running while another process holds the store's writer lock, else missing."""
+    running while another process holds the store's writer lock, else missing (with the SLURM job
+    arrays submitted for the experiment, which run without holding the lock)."""
+    from groklab.executors.slurm import recorded_arrays
     from groklab.store.lock import in_use
     from groklab.store.plans import plan_progress
 
     by_name = {e["experiment"]: e for e in experiments}
     running = in_use(root) is not None
+    arrays: dict[str, list[str]] = {}  # SLURM arrays run without the store's lock: submitted, maybe running
+    for array in recorded_arrays(root):
+        arrays.setdefault(array["experiment"], []).append(array["array"])
     for plan in plan_progress(root, connection):
         entry = by_name.setdefault(plan["experiment"], {"experiment": plan["experiment"], "experiment_version": "-",
                                                         "trials": 0, "configs": 0, "config_list": [], "seeds": [],
                                                         "figures": []})
         entry.setdefault("pending", []).append({"seed": plan["seed"], "expected": plan["expected"],
-                                                "done": plan["done"], "state": "running" if running else "missing"})
+                                                "done": plan["done"], "state": "running" if running else "missing",
+                                                "arrays": arrays.get(plan["experiment"], [])})
     experiments[:] = sorted(by_name.values(), key=lambda e: e["experiment"])
 
 

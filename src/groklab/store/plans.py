@@ -13,14 +13,19 @@ from pathlib import Path
 PLANS_DIR = "plans"
 
 
-def record_plan(root: Path, experiment: str, seed: int, trials: int, config_hashes: list[str]) -> Path:
+def record_plan(root: Path, experiment: str, seed: int, trials: int, config_hashes: list[str],
+                run_keys: dict[str, str] | None = None) -> Path:
+    """Record a plan; `run_keys` (config hash -> run key) are the keys its latest run trains under,
+    so progress counts only trials that this run would count as done (not rows of an older version)."""
     manifest = {"experiment": experiment, "seed": seed, "trials": trials, "config_hashes": sorted(set(config_hashes))}
-    blob = json.dumps(manifest, sort_keys=True)
+    name = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]  # one file per plan
+    if run_keys is not None:
+        manifest["run_keys"] = {h: run_keys[h] for h in manifest["config_hashes"]}
     folder = Path(root) / PLANS_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{experiment}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}.json"
+    path = folder / f"{experiment}-{name}.json"
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(blob)
+    tmp.write_text(json.dumps(manifest, sort_keys=True))
     os.replace(tmp, path)
     return path
 
@@ -33,7 +38,8 @@ def planned(root: Path) -> list[dict]:
 
 def plan_progress(root: Path, connection=None) -> list[dict]:
     """Per recorded plan: experiment, seed, trials expected (configs x trials) and done (distinct
-    trials of its configs in the store, any run key). `connection`: the store's, if already open."""
+    trials of its configs in the store under the run keys of its latest run; any run key for plans
+    recorded before run keys were). `connection`: the store's, if already open."""
     from groklab.store import Store
 
     plans = planned(root)
@@ -42,7 +48,12 @@ def plan_progress(root: Path, connection=None) -> list[dict]:
     rows = []
     for plan in plans:
         done = 0
-        if connection is not None and plan["config_hashes"]:
+        if connection is not None and plan.get("run_keys"):  # trials done under the run's own keys
+            keys = [f"{h}:{k}" for h, k in plan["run_keys"].items()]
+            done = connection.execute("SELECT count(DISTINCT (config_hash, trial_index)) FROM all_trials WHERE seed = ? "
+                                      "AND trial_index < ? AND list_contains(?, config_hash || ':' || run_key)",
+                                      [plan["seed"], plan["trials"], keys]).fetchone()[0]
+        elif connection is not None and plan["config_hashes"]:  # a manifest from before run keys were recorded
             marks = ", ".join("?" * len(plan["config_hashes"]))
             done = connection.execute(f"SELECT count(DISTINCT (config_hash, trial_index)) FROM trials WHERE seed = ? "
                                       f"AND trial_index < ? AND config_hash IN ({marks})",
