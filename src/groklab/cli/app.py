@@ -8,6 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from groklab.store.layout import jsonable
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Run, measure and report many-trial experiments on hard algorithmic targets.")
 run_app = typer.Typer(no_args_is_help=True, help="Run a registered experiment (one command per recipe).")
@@ -19,13 +21,6 @@ out = Console()
 DEFAULT_STORE = Path("results")
 WORKERS_HELP = "worker processes, one pinned single-threaded process per core (default: all cores; 0 = in-process)"
 VERDICT_STYLE = {"PASS": "green", "FAIL": "red", "INFO": "yellow"}  # only PASS is green
-
-
-def jsonable(value):
-    try:
-        return value.item()
-    except AttributeError:
-        return str(value)
 
 
 def emit(summary: dict, as_json: bool, title: str) -> None:

@@ -43,7 +43,6 @@ class _Worker:
         return len(job.trial_indices)
 
 
-
 def _die_with_parent(parent_pid: int) -> None:
     """Have the kernel kill this worker when the process that holds the store's lock dies (Linux
     prctl PR_SET_PDEATHSIG): a worker must never keep writing chunks after its lock is gone, or a

@@ -15,11 +15,9 @@ Failures (a refused submission, a failed task) end the run with one line naming 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import time
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from groklab.errors import GroklabInputError, GroklabRunError, one_line
 from groklab.executors.base import ExecutorOptions, Progress, require_extra
 from groklab.executors.chunk_task import run_chunk_job
 from groklab.plan import ChunkJob, Plan
+from groklab.store.layout import write_json_atomic
 
 ARRAYS_DIR = Path("slurm") / "arrays"
 POLL_SECONDS = 1.0  # how often a waiting submitter looks at its tasks (submitit rate-limits sacct itself)
@@ -103,16 +102,12 @@ def array_id(tasks) -> str:
 
 
 def record_array(root: Path, tasks, jobs: list[ChunkJob], cluster: str) -> Path:
-    folder = Path(root) / ARRAYS_DIR
-    folder.mkdir(parents=True, exist_ok=True)
     record = {"array": array_id(tasks), "cluster": cluster, "task_ids": [str(t.job_id) for t in tasks],
               "experiment": jobs[0].experiment, "chunks": len(jobs),
               "trials": sum(len(j.trial_indices) for j in jobs),
               "submitted_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    path = folder / f"{record['array']}.json"
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(record, sort_keys=True))
-    os.replace(tmp, path)
+    path = Path(root) / ARRAYS_DIR / f"{record['array']}.json"
+    write_json_atomic(record, path)
     return path
 
 

@@ -9,6 +9,7 @@ Curves are renamed into place before trials: a trials file is the commit marker 
 """
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
@@ -25,6 +26,23 @@ LOCK_NAME = ".lock"
 def write_atomic(table: pa.Table, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def jsonable(value):
+    """JSON for numpy scalars (their Python value) and anything else (its text)."""
+    try:
+        return value.item()
+    except AttributeError:
+        return str(value)
+
+
+def write_json_atomic(data, path: Path) -> None:
+    """A small JSON record (plan manifest, recipe summary, job array) written like every file of a
+    store: to a temporary name, then renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(json.dumps(data, sort_keys=True, default=jsonable))
     os.replace(tmp, path)
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import uuid
 from pathlib import Path
+
+from groklab.store.layout import write_json_atomic
 
 PLANS_DIR = "plans"
 
@@ -21,12 +21,8 @@ def record_plan(root: Path, experiment: str, seed: int, trials: int, config_hash
     name = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]  # one file per plan
     if run_keys is not None:
         manifest["run_keys"] = {h: run_keys[h] for h in manifest["config_hashes"]}
-    folder = Path(root) / PLANS_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{experiment}-{name}.json"
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(manifest, sort_keys=True))
-    os.replace(tmp, path)
+    path = Path(root) / PLANS_DIR / f"{experiment}-{name}.json"
+    write_json_atomic(manifest, path)
     return path
 
 
