@@ -172,8 +172,10 @@ def test_killed_sweep_resumes_without_recomputing_or_losing_trials(tmp_path):
     keys = [(h, s, i) for h, s, i, _ in rows]
     assert len(keys) == len(set(keys)) == 2 * 32  # every trial exactly once
     # ... and the same outcome as an uninterrupted run
-    fresh = tmp_path / "fresh"
-    subprocess.run([*command[:-4], "--store", str(fresh), "--workers", "0"], check=True, capture_output=True)
+    fresh = tmp_path / "fresh"  # in this process: the programs are in the persistent compile cache by now
+    from groklab.runner import execute_plan
+
+    execute_plan(load_sweep(sweep)[0], Store(fresh), workers=0, chunk_size=16, quiet=True)
     assert sorted(rows) == sorted(_trial_rows(fresh))
     curves = Store(store).connect().sql("SELECT count(*) FROM (SELECT DISTINCT config_hash, trial_index, step "
                                         "FROM curves)").fetchall()[0][0]

@@ -72,8 +72,11 @@ def sweep_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def local_store(sweep_file) -> Path:
+    from groklab.runner import execute_plan
+
     store = sweep_file.parent / "local"
-    groklab("sweep", str(sweep_file), "--store", str(store), "--workers", "0")
+    plan, chunk_size = load_sweep(sweep_file)
+    execute_plan(plan, Store(store), workers=0, chunk_size=chunk_size, quiet=True)  # in this process
     return store
 
 
